@@ -1,0 +1,1 @@
+"""The ``dfecs`` command line; each sub-command group lives in its own module."""

@@ -1,0 +1,59 @@
+"""``dfecs``: the command line of DFECS Studio.
+
+Each sub-command group lives in its own module of this package exposing
+``register(subparsers)``, which adds its parser(s) with ``set_defaults(func=handler)``;
+``handler(args) -> int`` returns the exit code. User errors (:class:`DfecsError`) print one
+line on stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from dfecs_app import __version__
+from dfecs_app.errors import Cancelled, DfecsError
+
+#: Sub-command modules, in the order of ``dfecs --help``.
+COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dfecs",
+        description="Learn and evaluate a Data-driven Facial Expression Coding System (DFECS).",
+    )
+    parser.add_argument("--version", action="version", version=f"dfecs {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"dfecs_app.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("dfecs: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("dfecs: interrupted", file=sys.stderr)
+        return 130
+    except DfecsError as err:
+        print(f"dfecs {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unreadable/unwritable paths: name them, no traceback
+        name = getattr(err, "filename", None)
+        where = f"{name}: " if name else ""
+        print(f"dfecs {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

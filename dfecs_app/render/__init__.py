@@ -1,0 +1,1 @@
+"""Pictures without Qt: KPM arrow plots (matplotlib) and projected AU images (pychubby)."""
