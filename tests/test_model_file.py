@@ -1,0 +1,79 @@
+"""Model files: NPZ + JSON meta, versioned, no pickles; VE over present keypoints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.metrics import sample_variance_explained, variance_explained
+from dfecs_app.errors import FormatVersionError, InputError
+from dfecs_app.io.model_file import load_model, save_model
+
+
+def _model(q=4, kind="dfecs"):
+    rng = np.random.default_rng(0)
+    return AUModel(components=rng.normal(size=(q, 136)), kind=kind, meta={"beta": 0.05, "parts": {"lips": {"k": 3}}},
+                   arrays={"A": rng.random((5, q))})
+
+
+def test_round_trip_without_pickles(tmp_path):
+    m = _model()
+    path = tmp_path / "m.npz"
+    save_model(path, m)
+    with np.load(path, allow_pickle=False) as npz:  # readable without pickles
+        meta = json.loads(str(npz["meta"]))
+        assert meta["format_version"] == 1 and meta["kind"] == "dfecs"
+    back = load_model(path)
+    np.testing.assert_array_equal(back.components, m.components)
+    np.testing.assert_array_equal(back.arrays["A"], m.arrays["A"])
+    assert back.meta == m.meta and back.names == m.names and back.content_hash() == m.content_hash()
+
+
+def test_pca_names_follow_table_2():
+    m = _model(q=4, kind="pca")
+    assert m.names == ["Component 1 (+ve)", "Component 2 (+ve)", "Component 1 (−ve)", "Component 2 (−ve)"]
+
+
+def test_other_format_version_is_refused(tmp_path):
+    path = tmp_path / "m.npz"
+    save_model(path, _model())
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["format_version"] = 99
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    np.savez(path, **arrays)
+    with pytest.raises(FormatVersionError, match=r"m\.npz.*version 99"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all"])
+def test_garbage_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="bad.npz"):
+        load_model(path)
+
+
+def test_missing_components_names_the_field(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, X=np.zeros((3, 136)))
+    with pytest.raises(InputError, match=r"\[components\]"):
+        load_model(path)
+
+
+def test_variance_explained_ignores_missing_keypoints():
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(10, 136))
+    Y_hat = Y.copy()
+    Y_hat[:, 0] += 100.0  # error only on point 0 (x)
+    mask = np.ones((10, 68), bool)
+    assert variance_explained(Y, Y_hat) < 0
+    mask[:, 0] = False
+    assert variance_explained(Y, Y_hat, mask) == pytest.approx(100.0)
+    # known answer: half the energy explained
+    assert variance_explained(Y, 0.5 * Y) == pytest.approx(75.0)
+    np.testing.assert_allclose(sample_variance_explained(Y, 0.5 * Y), 75.0)
