@@ -1,0 +1,163 @@
+"""``dfecs evaluate MODEL.npz KPM.npz``: VE, VE vs k and VE vs L1 of one model on one KPM set.
+
+Without options it prints the VE of the NNLS encoding (pooled, §3.4), the mean per-sample VE,
+and both curves as tables. ``--json`` prints exactly one JSON object on stdout::
+
+    {"ve": float, "ve_vs_k": [[k, ve], ...], "ve_vs_l1": [[l1, ve], ...], "n_samples": int}
+
+``--curves`` writes both curves (both averages) as CSV, ``--plot`` a PNG in the style of
+Fig. 5/7 and SI Fig. 2 (log x axes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.cli._common import progress_bar
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.evaluation import AVERAGES, DEFAULT_L1_GRID, EvaluationResult, evaluate_model
+from dfecs_app.errors import InputError
+from dfecs_app.io.atomic import write_bytes_atomic, write_text_atomic
+from dfecs_app.io.kpm_file import load_kpm
+from dfecs_app.io.model_file import load_model
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="variance explained of an AU model on a KPM set (VE, VE vs k, VE vs L1)",
+        description="Encode every KPM of a set on the model's AUs by the full non-negative "
+                    "LARS-lasso path and report the VE of the NNLS encoding, VE vs the number "
+                    "of active AUs k (Fig. 5/7) and VE vs the L1 norm of the encoding "
+                    "(SI Fig. 2). Curves are means of per-sample VE unless --average pooled.",
+    )
+    p.add_argument("model", type=Path, help="model file (NPZ) from dfecs train / baseline")
+    p.add_argument("kpm", type=Path, help="KPM file (NPZ) from dfecs kpm")
+    add_curve_options(p)
+    p.add_argument("--alpha", type=float, default=None,
+                   help="report VE of the eq.-4 encoding at this α instead of NNLS (α = 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--curves", type=Path, metavar="CSV", help="write both curves as CSV")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="plot both curves (log x axes)")
+    p.set_defaults(func=run)
+
+
+def add_curve_options(p: argparse.ArgumentParser) -> None:
+    """Options shared with ``dfecs compare``."""
+    p.add_argument("--average", choices=AVERAGES, default="mean",
+                   help="curve average: mean of per-sample VE (paper, default) or pooled")
+    p.add_argument("--l1-max", type=float, default=1000.0,
+                   help="largest L1 norm of the VE-vs-L1 curve (default 1000, as SI Fig. 2)")
+    p.add_argument("--l1-points", type=int, default=61,
+                   help="log-spaced L1 values from 1 to --l1-max (plus 0); default 61")
+
+
+def l1_grid_from(args: argparse.Namespace) -> np.ndarray:
+    if not args.l1_max > 1.0 or args.l1_points < 2:
+        raise InputError("--l1-max must be > 1 and --l1-points >= 2")
+    if args.l1_max == 1000.0 and args.l1_points == 61:
+        return DEFAULT_L1_GRID
+    return np.concatenate([[0.0], np.logspace(0.0, np.log10(args.l1_max), args.l1_points)])
+
+
+def evaluate_file(model: AUModel, model_name: str, kpm_path: Path, *, alpha: float | None,
+                  l1_grid: np.ndarray, average: str) -> EvaluationResult:
+    """Load one KPM file and evaluate ``model`` on it, with a progress bar."""
+    kpm = load_kpm(kpm_path)
+    try:
+        with progress_bar(f"{model_name} on {kpm_path.name}") as state:
+            return evaluate_model(model, kpm.X, kpm.mask, alpha=alpha, l1_grid=l1_grid,
+                                  average=average, state=state)
+    except InputError as err:
+        if err.path is None:
+            raise InputError(err.message, kpm_path, field=err.field) from None
+        raise
+
+
+def curves_csv(rows: list[tuple[str, str, EvaluationResult]]) -> str:
+    """CSV of the curves: ``model,data,curve,x,ve_mean,ve_pooled``."""
+    out = ["model,data,curve,x,ve_mean,ve_pooled"]
+    for model, data, res in rows:
+        c = res.curves
+        for k, vm, vp in zip(c.ks, c.ve_k_mean, c.ve_k_pooled):
+            out.append(f"{model},{data},k,{int(k)},{vm:.6f},{vp:.6f}")
+        for t, vm, vp in zip(c.l1, c.ve_l1_mean, c.ve_l1_pooled):
+            out.append(f"{model},{data},l1,{t:.6g},{vm:.6f},{vp:.6f}")
+    return "\n".join(out) + "\n"
+
+
+def plot_curves(path: Path, panels: list[tuple[str, list[tuple[str, EvaluationResult]]]],
+                average: str) -> None:
+    """One column per data set: VE vs k (top) and VE vs L1 (bottom), log x, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    ncol = len(panels)
+    fig = Figure(figsize=(4.2 * ncol, 7.0), layout="constrained")
+    axes = fig.subplots(2, ncol, squeeze=False)
+    label = "mean VE (%)" if average == "mean" else "pooled VE (%)"
+    for col, (title, lines) in enumerate(panels):
+        ax_k, ax_l = axes[0, col], axes[1, col]
+        for name, res in lines:
+            k = res.ve_vs_k
+            keep = k[:, 0] >= 1
+            ax_k.plot(k[keep, 0], k[keep, 1], marker=".", label=name)
+            t = res.ve_vs_l1
+            keep = t[:, 0] > 0
+            ax_l.plot(t[keep, 0], t[keep, 1], label=name)
+        ax_k.set_xscale("log")
+        ax_l.set_xscale("log")
+        ax_k.set_title(title)
+        ax_k.set_xlabel("number of active AUs k (k or fewer)")
+        ax_l.set_xlabel("L1 norm of the encoding")
+        for ax in (ax_k, ax_l):
+            ax.set_ylabel(label)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize="small")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _table(res: EvaluationResult) -> str:
+    c = res.curves
+    avg = "mean of per-sample VE" if res.average == "mean" else "pooled VE"
+    lines = [f"VE vs number of active AUs k ({avg}, k or fewer):", "     k      VE %"]
+    lines += [f"  {int(k):4d}  {v:8.3f}" for k, v in res.ve_vs_k]
+    lines += [f"VE vs L1 norm of the encoding ({avg}):", "      L1      VE %"]
+    step = max(1, (len(res.ve_vs_l1) - 1) // 12)
+    idx = sorted(set(range(0, len(res.ve_vs_l1), step)) | {len(res.ve_vs_l1) - 1})
+    lines += [f"  {res.ve_vs_l1[i, 0]:8.3g}  {res.ve_vs_l1[i, 1]:8.3f}" for i in idx]
+    if c.n_zero:
+        lines.append(f"({c.n_zero} all-zero samples left out of the per-sample means)")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    grid = l1_grid_from(args)
+    res = evaluate_file(model, args.model.stem, args.kpm, alpha=args.alpha, l1_grid=grid,
+                        average=args.average)
+    if args.curves:
+        write_text_atomic(args.curves, curves_csv([(args.model.stem, args.kpm.stem, res)]))
+    if args.plot:
+        plot_curves(args.plot, [(args.kpm.stem, [(args.model.stem, res)])], args.average)
+    if args.json:
+        json.dump(res.to_json(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    what = "NNLS encoding" if args.alpha is None else f"encoding at alpha={args.alpha:g}"
+    print(f"model {args.model} ({model.kind}, {model.n_components} AUs) on {args.kpm} "
+          f"({res.n_samples} samples)")
+    print(f"VE ({what}, pooled): {res.ve:.3f} %   mean per-sample VE: {res.ve_mean:.3f} %   "
+          f"mean active AUs: {res.curves.mean_active:.2f}")
+    print(_table(res))
+    return 0

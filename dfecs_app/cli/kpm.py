@@ -1,0 +1,118 @@
+"""``dfecs kpm``: landmark tracks in, standardized KPM matrix (NPZ) out.
+
+Example::
+
+    dfecs kpm Landmarks/ --neutral first --out ckplus_kpm.npz
+    dfecs kpm tracks.csv --neutral auto --no-frontalize --out kpm.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.cli._common import progress_bar
+from dfecs_app.core.geometry import FRONTALIZATION_LAYOUTS, frontalization_layout
+from dfecs_app.core.kpm import compute_kpm
+from dfecs_app.errors import InputError, MissingResourceError
+
+
+def _reader_formats() -> tuple[str, ...]:
+    from dfecs_app.io.readers import FORMATS
+
+    return tuple(FORMATS)
+
+
+def _neutral(value: str) -> str | int:
+    if value in ("first", "auto"):
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'first', 'auto' or a frame number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"frame number must be >= 0, got {n}")
+    return n
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "kpm",
+        help="landmark tracks -> standardized Keypoint Motion (KPM) matrix",
+        description=(
+            "Read landmark tracks (CK+, DISFA, BP4D, OpenFace, py-feat, 300-W .pts, generic CSV, "
+            "NPY/NPZ, `dfecs track` output), apply the geometric corrections of the paper "
+            "(frontalization, affine and per-part similarity registration) and write the KPM "
+            "matrix: every frame minus its sequence's (or subject's) neutral frame."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="landmark files or folders")
+    p.add_argument("--format", default="auto",
+                   help="input format: auto (default) or a reader format name")
+    p.add_argument("--neutral", type=_neutral, default="first", metavar="first|auto|N",
+                   help="neutral frame per group: the first frame (default), the least "
+                        "expressive one (auto), or frame number N")
+    p.add_argument("--group-by", choices=("sequence", "subject"), default="sequence",
+                   help="the unit sharing one neutral frame (default: sequence)")
+    p.add_argument("--no-frontalize", action="store_true",
+                   help="skip the landmark frontalization step")
+    p.add_argument("--frontalization-dir", metavar="DIR", default=None,
+                   help="folder holding frontalization_weights_<68|66|49>.npy and "
+                        "landmarks_mean_face_<68|66|49>.npy (default: $DFECS_FRONTALIZATION_DIR, "
+                        "the user cache, or a download of the public 68-point weights)")
+    p.add_argument("--skip-bad-files", action="store_true",
+                   help="read every good input and list the bad ones in the summary "
+                        "(default: stop at the first bad input and write nothing)")
+    p.add_argument("--out", "-o", required=True, metavar="KPM.npz", help="output NPZ file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dfecs_app.io.frontalization_weights import load_frontalization_set
+    from dfecs_app.io.kpm_file import save_kpm
+    from dfecs_app.io.readers import read_landmarks
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError("is a directory; --out needs a file name", out)
+    if out.suffix.lower() != ".npz":
+        raise InputError("--out must end in .npz", out)
+    if args.format != "auto" and args.format not in _reader_formats():
+        raise InputError(
+            f"unknown format {args.format!r}; choose auto or one of {', '.join(_reader_formats())}",
+            field="--format",
+        )
+
+    with progress_bar("reading") as state:
+        table = read_landmarks(args.inputs, format=args.format, progress=state,
+                               errors="collect" if args.skip_bad_files else "raise")
+
+    weights = None
+    if not args.no_frontalize:
+        layouts = set(frontalization_layout(table.mask).tolist()) - {""}
+        needed = [name for name in FRONTALIZATION_LAYOUTS if name in layouts]
+        try:
+            weights = load_frontalization_set(needed, directory=args.frontalization_dir)
+        except MissingResourceError as err:
+            raise MissingResourceError(f"frontalization weights unavailable: {err}") from None
+
+    with progress_bar("kpm") as state:
+        kpm = compute_kpm(table, neutral=args.neutral, frontalization=weights,
+                          group_by=args.group_by, state=state)
+    save_kpm(out, kpm)
+
+    n_subjects = np.unique(kpm.subject).size
+    n_sequences = np.unique(np.char.add(np.char.add(kpm.subject, "\x1f"), kpm.sequence)).size
+    lines = [
+        f"wrote {out}: {len(kpm)} KPMs x 136",
+        f"  frames read: {len(table)}, dropped: {kpm.meta['n_dropped']}",
+        f"  subjects: {n_subjects}, sequences: {n_sequences}, neutral: {args.neutral} per {args.group_by}",
+        "  frontalization: " + ("off" if weights is None else ", ".join(f"{k}-point" for k in weights) or "none needed"),
+        f"  keypoints known: {100.0 * kpm.mask.mean():.1f} %",
+    ]
+    lines += [f"  note: {note}" for note in kpm.meta["notes"]]
+    print("\n".join(lines), file=sys.stdout)
+    return 0

@@ -1,0 +1,281 @@
+"""``dfecs ratings``: interpretability rating sessions from the command line.
+
+Sub-commands::
+
+    dfecs ratings import VOTES.csv --out SESSION.json [--model MODEL.npz] [--raters A,B,C]
+    dfecs ratings summary SESSION.json|VOTES.csv [--json] [--format table|markdown|latex|csv]
+    dfecs ratings close SESSION.json
+    dfecs ratings pack SESSION.json --rater NAME --model MODEL.npz --neutral FACE.pts
+                       [--image FACE.png] --out PACK_DIR
+    dfecs ratings merge SESSION.json RETURNED.json|PACK_DIR [...]
+    dfecs ratings export SESSION.json OUT.{csv,md,tex,txt,png,pdf,svg} [--model --neutral]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.core.ratings import (
+    DEFAULT_TIE_RULE,
+    TIE_RULES,
+    RatingSummary,
+    summarize,
+    vote_matrix,
+)
+from dfecs_app.errors import DfecsError, InputError
+from dfecs_app.io.rating_export import (
+    TABLE_FORMATS,
+    artifact_rows,
+    artifacts_to_csv,
+    export_grid_figure,
+    export_table,
+    fmt_percent,
+    format_table,
+)
+from dfecs_app.io.rating_session import (
+    RatingSession,
+    export_pack,
+    import_returned_ratings,
+    read_votes_csv,
+    session_from_votes,
+)
+from dfecs_app.stats.agreement import Agreement, agreement
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ratings", help="interpretability rating sessions (Tables 1-2)",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="ratings_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    p = sub.add_parser("import", help="make a (closed) session from a votes CSV")
+    p.add_argument("votes", type=Path, help="CSV with columns component,rater,vote "
+                   "(+ optional points,artifact,basis)")
+    p.add_argument("--out", type=Path, required=True, help="session file to write (.json)")
+    p.add_argument("--model", type=Path, help="the rated model (.npz): binds the session to it "
+                   "and checks the component names")
+    p.add_argument("--raters", help="comma-separated rater names the file must use")
+    p.add_argument("--tie", choices=TIE_RULES, default=DEFAULT_TIE_RULE,
+                   help="majority-vote tie rule for even numbers of raters (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing session file")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("summary", help="Table 1/2, percentages, Fleiss' kappa, Krippendorff's alpha")
+    p.add_argument("source", type=Path, help="a session (.json) or a votes CSV")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--format", choices=TABLE_FORMATS, default="table", help="table format")
+    p.add_argument("--model", type=Path, help="check the votes/session against this model")
+    p.add_argument("--tie", choices=TIE_RULES, help="tie rule (default: the session's)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("close", help="close a session (votes freeze and become visible)")
+    p.add_argument("session", type=Path)
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("pack", help="export a rating pack for one rater")
+    p.add_argument("session", type=Path)
+    p.add_argument("--rater", required=True)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--neutral", type=Path, required=True, help="neutral landmarks (.pts, CSV, ...)")
+    p.add_argument("--image", type=Path, help="neutral face image: adds projected AU images")
+    p.add_argument("--out", type=Path, required=True, help="pack folder to create")
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("merge", help="merge returned ratings files into a session")
+    p.add_argument("session", type=Path)
+    p.add_argument("returned", type=Path, nargs="+", help="ratings.json files or pack folders")
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("export", help="write the table (.csv .md .tex .txt), the artifact list "
+                       "(--artifacts, .csv) or the rated AU grid figure (.png .pdf .svg)")
+    p.add_argument("session", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--artifacts", action="store_true", help="write the artifact list (CSV)")
+    p.add_argument("--model", type=Path, help="the model (figures)")
+    p.add_argument("--neutral", type=Path, help="neutral landmarks (figures)")
+    p.add_argument("--rater", help="figure: blue dots of this rater only")
+    p.set_defaults(func=cmd_export)
+
+
+# ---------------------------------------------------------------------------------------------
+def _load_model(path: Path | None):
+    if path is None:
+        return None
+    from dfecs_app.io.model_file import load_model
+
+    return load_model(path)
+
+
+def _load_neutral(path: Path) -> np.ndarray:
+    from dfecs_app.io.readers import read_landmarks
+
+    table = read_landmarks(path)
+    if len(table.points) < 1:
+        raise InputError("no landmarks in the file", path)
+    if not table.mask[0].all():
+        raise InputError("the neutral face must have all 68 landmarks", path)
+    return np.asarray(table.points[0], dtype=float)
+
+
+def _is_session(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            head = fh.read(512).lstrip()
+    except OSError:
+        return False
+    return head.startswith("{")
+
+
+def load_summary(source: Path, model=None, tie: str | None = None,
+                 model_path: Path | None = None) -> RatingSummary:
+    """Summary of a session file or a votes CSV (checked against ``model`` when given)."""
+    if _is_session(source):
+        session = RatingSession.open(source, model=model, model_path=model_path)
+        return session.summary(tie)
+    names, raters, votes = read_votes_csv(source, components=list(model.names) if model else None)
+    return summarize(vote_matrix(votes, len(names), raters), names, raters,
+                     tie or DEFAULT_TIE_RULE, votes=votes)
+
+
+def _num(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def summary_json(summary: RatingSummary, agr: Agreement) -> dict:
+    """The ``--json`` object (NaN -> null)."""
+    return {
+        "raters": {r: _num(p) for r, p in zip(summary.raters, summary.rater_percent)},
+        "majority": _num(summary.majority_percent),
+        "non_interpretable": summary.non_interpretable,
+        "fleiss_kappa": _num(agr.fleiss_kappa),
+        "krippendorff_alpha": _num(agr.krippendorff_alpha),
+        "fleiss_kappa_ci": agr.kappa_ci.as_list(),
+        "krippendorff_alpha_ci": agr.alpha_ci.as_list(),
+        "ci_level": agr.kappa_ci.level,
+        "n_boot": agr.kappa_ci.n_boot,
+        "tie_rule": summary.tie,
+        "components": summary.components,
+        "complete": summary.complete,
+        "votes": {r: [None if not math.isfinite(x) else int(x) for x in summary.matrix[:, j]]
+                  for j, r in enumerate(summary.raters)},
+        "majority_vote": [None if not math.isfinite(x) else int(x) for x in summary.majority],
+    }
+
+
+def _fmt_stat(x: float) -> str:
+    return "undefined (all votes agree)" if not math.isfinite(x) else f"{round(x, 3) + 0.0:.3f}"
+
+
+def _fmt_ci(ci) -> str:
+    if not math.isfinite(ci.low):
+        return f"{ci.level:.0%} CI undefined ({ci.n_valid}/{ci.n_boot} valid resamples)"
+    return f"{ci.level:.0%} CI [{ci.low:.3f}, {ci.high:.3f}]"
+
+
+def summary_text(summary: RatingSummary, agr: Agreement, fmt: str = "table") -> str:
+    lines = [format_table(summary, fmt).rstrip("\n")]
+    if fmt == "table":
+        lines.append("")
+        for r, p in zip(summary.raters, summary.rater_percent):
+            lines.append(f"{r}: {fmt_percent(p)} interpretable")
+        n_i = len(summary.non_interpretable)
+        k = int(np.isfinite(summary.majority).sum())
+        lines.append(f"Majority vote: {fmt_percent(summary.majority_percent)} interpretable "
+                     f"({k - n_i} of {k}; tie rule: {summary.tie.replace('_', '-')})")
+        lines.append("Non-interpretable: " + (", ".join(summary.non_interpretable) or "none"))
+        lines.append(f"Fleiss' kappa: {_fmt_stat(agr.fleiss_kappa)}  {_fmt_ci(agr.kappa_ci)}"
+                     + ("" if agr.n_units == len(summary.components)
+                        else f"  ({agr.n_units} fully rated components)"))
+        lines.append(f"Krippendorff's alpha (nominal): {_fmt_stat(agr.krippendorff_alpha)}  "
+                     f"{_fmt_ci(agr.alpha_ci)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.force:
+        raise InputError("the session file exists; use --force to overwrite it", args.out)
+    model = _load_model(args.model)
+    raters = [r.strip() for r in args.raters.split(",")] if args.raters else None
+    names, raters, votes = read_votes_csv(args.votes, list(model.names) if model else None, raters)
+    session = session_from_votes(args.out, names, raters, votes, model=model,
+                                 model_path=args.model, tie=args.tie, overwrite=True)
+    print(f"wrote {session.path}: {len(votes)} votes, {len(names)} components, "
+          f"{len(raters)} raters", file=sys.stderr)
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    summary = load_summary(args.source, model, args.tie, args.model)
+    agr = agreement(summary.matrix, n_boot=args.n_boot, seed=args.seed)
+    if args.json:
+        print(json.dumps(summary_json(summary, agr), ensure_ascii=False))
+    else:
+        sys.stdout.write(summary_text(summary, agr, args.format))
+    return 0
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    session = RatingSession.open(args.session)
+    if session.closed:
+        print(f"{args.session}: already closed", file=sys.stderr)
+        return 0
+    session.close()
+    done = "complete" if session.complete else "INCOMPLETE"
+    print(f"closed {args.session} ({done})", file=sys.stderr)
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    session = RatingSession.open(args.session, model=model, model_path=args.model)
+    pts = _load_neutral(args.neutral)
+    image = None
+    if args.image is not None:
+        from dfecs_app.io.rating_export import read_image
+
+        image = read_image(args.image)
+    folder = export_pack(session, args.rater, args.out, model=model, neutral_points=pts,
+                         neutral_image=image)
+    print(f"wrote rating pack {folder} for {args.rater}", file=sys.stderr)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    session = RatingSession.open(args.session)
+    for path in args.returned:
+        n = import_returned_ratings(session, path)
+        print(f"merged {n} votes from {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    session = RatingSession.open(args.session, model=model, model_path=args.model)
+    summary = session.summary()
+    suffix = args.out.suffix.lower()
+    if args.artifacts:
+        from dfecs_app.io.atomic import write_text_atomic
+
+        write_text_atomic(args.out, artifacts_to_csv(artifact_rows(summary.votes,
+                                                                   summary.components)))
+    elif suffix in (".png", ".pdf", ".svg"):
+        if model is None or args.neutral is None:
+            raise DfecsError("a figure needs --model and --neutral")
+        export_grid_figure(summary, model, _load_neutral(args.neutral), args.out, rater=args.rater)
+    else:
+        export_table(summary, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,139 @@
+"""Positive-lasso encoding of KPM samples on an AU matrix (paper §3.2, eq. 3–4).
+
+For each sample ``y_i`` (a row of ``X``) and AUs as rows of ``components`` (``Uᵀ``, shape
+(q, n_features)) this solves eq. 4 of the paper,
+
+``min_v  ‖y_i − U v‖² + α‖v‖₁   s.t. v ≥ 0``,
+
+**without** a ½ on the squared error, exactly as written in eq. 3–4. The solver
+(:mod:`dfecs_app.core._cd`) works with the ½-scaled loss, so ``encode(..., alpha=α)`` runs it
+with ``λ = α / 2``; scikit-learn's ``Lasso(alpha=a, positive=True)``, whose loss is
+``1/(2·n_features)‖y − Uv‖² + a‖v‖₁``, gives the same codes for ``a = α / (2·n_features)``.
+``alpha = 0`` is non-negative least squares (``scipy.optimize.nnls``).
+
+Missing keypoints (a mask) take no part in the loss: a sample with mask ``m`` solves
+``min ‖m ⊙ (y − U v)‖² + α‖v‖₁``. Samples sharing a mask pattern share one masked Gram matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dfecs_app.core._cd import nn_lasso_gram, single_blas_thread
+from dfecs_app.core.metrics import feature_mask
+
+
+def _check_components(components: np.ndarray, n_features: int) -> np.ndarray:
+    components = np.asarray(components, dtype=np.float64)
+    if components.ndim != 2 or components.shape[1] != n_features:
+        raise ValueError(
+            f"components must have shape (q, {n_features}), got {components.shape}")
+    if not np.isfinite(components).all():
+        raise ValueError("components contain NaN or inf")
+    return components
+
+
+def masked_grams(
+    components: np.ndarray, fmask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gram matrices of the AUs over the present features of each mask pattern.
+
+    Parameters
+    ----------
+    components : ndarray, shape (q, n_features)
+    fmask : ndarray of bool, shape (n, n_features), or None
+
+    Returns
+    -------
+    G : ndarray, shape (n_patterns, q, q)
+        ``Uᵀ diag(m_p) U`` per distinct mask pattern ``m_p`` (one unmasked matrix if no mask).
+    gidx : ndarray of int64, shape (n,) or (0,)
+        Pattern of each sample (empty when ``fmask`` is None).
+    """
+    if fmask is None:
+        return (components @ components.T)[None], np.zeros(0, dtype=np.int64)
+    patterns, gidx = np.unique(fmask, axis=0, return_inverse=True)
+    G = np.einsum("pf,af,bf->pab", patterns.astype(np.float64), components, components,
+                  optimize=True)
+    return np.ascontiguousarray(G), np.ascontiguousarray(gidx.ravel(), dtype=np.int64)
+
+
+def encode(
+    X: np.ndarray,
+    components: np.ndarray,
+    alpha: float = 0.0,
+    mask: np.ndarray | None = None,
+    *,
+    init: np.ndarray | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Non-negative sparse codes of ``X`` on ``components`` (eq. 3–4, no ½).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        KPM samples as rows (``n_features`` = 136 for full-face KPMs).
+    components : ndarray, shape (q, n_features)
+        AUs as rows.
+    alpha : float
+        The paper's α of eq. 3 (≥ 0); 0 gives non-negative least squares.
+    mask : ndarray of bool, shape (n_samples, 68) or (n_samples, n_features), optional
+        Present keypoints; missing entries take no part in the loss.
+    init : ndarray, shape (n_samples, q), optional
+        Warm start.
+    max_iter : int
+        Maximum coordinate-descent sweeps per sample.
+    tol : float
+        Per-sample stopping tolerance: largest coordinate change ≤ ``tol · max(v)``.
+    n_jobs : int, optional
+        Threads (default: all available cores, up to 8).
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, q)
+        Non-negative encodings.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
+    components = _check_components(components, X.shape[1])
+    alpha = float(alpha)
+    if not alpha >= 0.0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    fmask = feature_mask(mask, X.shape)
+    if init is not None:
+        init = np.asarray(init, dtype=np.float64)
+        if init.shape != (X.shape[0], components.shape[0]):
+            raise ValueError(f"init must have shape {(X.shape[0], components.shape[0])}")
+    with single_blas_thread():
+        Xm = X if fmask is None else np.where(fmask, X, 0.0)
+        C = Xm @ components.T
+        G, gidx = masked_grams(components, fmask)
+        return nn_lasso_gram(G, C, alpha / 2.0, init, gidx=gidx if fmask is not None else None,
+                             max_iter=max_iter, tol=tol, n_jobs=n_jobs)
+
+
+def reconstruct(codes: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """``codes @ components``: the KPMs the codes stand for, shape (n_samples, n_features)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    components = np.asarray(components, dtype=np.float64)
+    if codes.ndim != 2 or components.ndim != 2 or codes.shape[1] != components.shape[0]:
+        raise ValueError(
+            f"codes {codes.shape} and components {components.shape} do not fit together")
+    return codes @ components
+
+
+def objective(
+    X: np.ndarray, codes: np.ndarray, components: np.ndarray, alpha: float,
+    mask: np.ndarray | None = None,
+) -> float:
+    """Value of eq. 3, ``‖X − V Uᵀ‖²_F + α‖V‖₁`` over present entries."""
+    R = np.asarray(X, dtype=np.float64) - reconstruct(codes, components)
+    fmask = feature_mask(mask, R.shape)
+    if fmask is not None:
+        R = np.where(fmask, R, 0.0)
+    return float(np.einsum("ij,ij->", R, R) + alpha * np.abs(codes).sum())

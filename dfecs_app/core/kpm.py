@@ -1,0 +1,323 @@
+"""Keypoint Motion (KPM) vectors of §2.2: standardized frame minus the standardized neutral frame.
+
+A KPM row is ``[x0..x67, y0..y67]`` (``landmarks.points_to_vec``) in the units of the authors'
+registration targets (jaw anchors 800 apart). Per group (a sequence, or a subject with all of
+its sequences) the standardized neutral frame is subtracted from every standardized frame of
+the group, the neutral frame itself included (a zero row). A point missing in a frame, or in
+its group's neutral frame, is 0 in ``X`` and False in ``mask``.
+
+Choosing the neutral frame
+--------------------------
+``"first"``
+    The frame with the smallest frame id of the group (CK+ convention: sequences start neutral).
+``int N``
+    The frame whose id is ``N`` (with ``group_by="subject"``: the first such row of the
+    subject, in table order).
+``"auto"``
+    The least expressive frame, taken as the frame whose standardized shape is closest (RMS
+    over the points present in both) to the group's coordinate-wise median shape. The median is
+    robust: as long as more than half of a group's frames are near-neutral (spontaneous
+    recordings such as DISFA, BP4D or a user's own video), it lies among them, and the frame
+    closest to it is the most typical resting face rather than a noisy or expressive one. For
+    posed onset-to-apex sequences (CK+), where half the frames are expressive, use ``"first"``.
+``neutral_overrides``
+    ``{(subject, sequence): frame_id}`` picks the neutral of the group containing that frame
+    explicitly (the GUI's per-subject choice); it wins over the rule above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dfecs_app.core.geometry import (
+    FrontalizationLike,
+    standardize,
+    standardized_mask,
+    weights_by_layout,
+)
+from dfecs_app.core.landmarks import (
+    N_FEATURES,
+    N_POINTS,
+    LandmarkTable,
+    point_mask_to_feature_mask,
+    points_to_vec,
+)
+from dfecs_app.core.progress import TaskState, ensure_state
+from dfecs_app.errors import InputError
+
+NeutralRule = str | int
+
+#: Frames standardized per step (progress reports and bounded temporary memory).
+CHUNK = 16384
+
+
+@dataclass
+class KPMSet:
+    """KPM matrix with its mask and row labels.
+
+    Attributes
+    ----------
+    X : ndarray of float64, shape (n, 136)
+        KPM rows ``[x0..x67, y0..y67]``; 0 where a point is missing.
+    mask : ndarray of bool, shape (n, 68)
+        True where the keypoint's motion is known.
+    subject, sequence : ndarray of str, shape (n,)
+    frame : ndarray of int64, shape (n,)
+    meta : dict
+        JSON-serializable provenance: sources, options, neutral frames, notes.
+    """
+
+    X: np.ndarray
+    mask: np.ndarray
+    subject: np.ndarray
+    sequence: np.ndarray
+    frame: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float64)
+        if self.X.ndim != 2 or self.X.shape[1] != N_FEATURES:
+            raise ValueError(f"X must have shape (n, {N_FEATURES}), got {self.X.shape}")
+        n = self.X.shape[0]
+        self.mask = np.asarray(self.mask, dtype=bool)
+        if self.mask.shape != (n, N_POINTS):
+            raise ValueError(f"mask must have shape ({n}, {N_POINTS}), got {self.mask.shape}")
+        self.subject = np.asarray(self.subject, dtype=str).reshape(n)
+        self.sequence = np.asarray(self.sequence, dtype=str).reshape(n)
+        self.frame = np.asarray(self.frame, dtype=np.int64).reshape(n)
+        self.meta = dict(self.meta)
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def feature_mask(self) -> np.ndarray:
+        """``(n, 136)`` bool mask of the columns of ``X`` that are known."""
+        return point_mask_to_feature_mask(self.mask)
+
+    @property
+    def subjects(self) -> list[str]:
+        """Distinct subjects, in order of first appearance."""
+        _, first = np.unique(self.subject, return_index=True)
+        return [str(self.subject[i]) for i in np.sort(first)]
+
+    def select(self, rows: np.ndarray | Sequence[int] | slice) -> KPMSet:
+        """A new set with the given rows (bool mask, indices or slice); meta is copied."""
+        return KPMSet(
+            X=self.X[rows],
+            mask=self.mask[rows],
+            subject=self.subject[rows],
+            sequence=self.sequence[rows],
+            frame=self.frame[rows],
+            meta=dict(self.meta),
+        )
+
+    @classmethod
+    def concat(cls, sets: Sequence[KPMSet]) -> KPMSet:
+        """Stack sets row-wise; meta keeps the first set's options and lists all sources."""
+        if not sets:
+            raise ValueError("no KPM sets to concatenate")
+        meta = dict(sets[0].meta)
+        sources: list[str] = []
+        notes: list[str] = []
+        for s in sets:
+            sources += [src for src in s.meta.get("sources", []) if src not in sources]
+            notes += list(s.meta.get("notes", []))
+        meta["sources"] = sources
+        meta["notes"] = notes
+        return cls(
+            X=np.concatenate([s.X for s in sets]),
+            mask=np.concatenate([s.mask for s in sets]),
+            subject=np.concatenate([s.subject for s in sets]),
+            sequence=np.concatenate([s.sequence for s in sets]),
+            frame=np.concatenate([s.frame for s in sets]),
+            meta=meta,
+        )
+
+
+def _group_ids(subject: np.ndarray, sequence: np.ndarray, group_by: str) -> tuple[np.ndarray, int]:
+    """Group index per row (groups numbered in order of first appearance) and the count."""
+    keys = subject if group_by == "subject" else np.char.add(np.char.add(subject, "\x1f"), sequence)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[inverse.reshape(-1)], first.size
+
+
+def _auto_neutral(std: np.ndarray, mask: np.ndarray) -> int:
+    """Row (within the group) closest to the group's coordinate-wise median shape."""
+    pts = np.where(mask[..., None], std, np.nan)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(pts, axis=0)  # (68, 2); all-NaN columns stay NaN
+    diff = (pts - med) ** 2
+    valid = np.isfinite(diff).all(axis=2)
+    counts = valid.sum(axis=1)
+    sq = np.where(valid[..., None], diff, 0.0).sum(axis=(1, 2))
+    rms = np.where(counts > 0, np.sqrt(sq / np.maximum(counts, 1)), np.inf)
+    # a frame missing points would look closer: prefer the frames with the most points
+    rms[counts < counts.max()] = np.inf
+    return int(np.argmin(rms))
+
+
+def compute_kpm(
+    table: LandmarkTable,
+    *,
+    neutral: NeutralRule = "first",
+    frontalization: FrontalizationLike | None = None,
+    group_by: str = "sequence",
+    neutral_overrides: Mapping[tuple[str, str], int] | None = None,
+    state: TaskState | None = None,
+) -> KPMSet:
+    """Standardize every frame (§2.1) and subtract its group's standardized neutral frame (§2.2).
+
+    Parameters
+    ----------
+    table : LandmarkTable
+        n frames in the 68 layout.
+    neutral : {'first', 'auto'} or int
+        How each group's neutral frame is chosen (module docstring).
+    frontalization : FrontalizationWeights or several, optional
+        Weights for the layouts present (see ``geometry``); None skips frontalization.
+    group_by : {'sequence', 'subject'}
+        The unit that shares one neutral frame.
+    neutral_overrides : dict {(subject, sequence): frame id}, optional
+        Explicit neutral frames; each names the frame, and so the group that contains it.
+    state : TaskState, optional
+        Progress ('kpm' stage) and cancellation.
+
+    Returns
+    -------
+    KPMSet
+        One row per frame that could be standardized, in table order. Frames that cannot
+        (registration anchors or frontalization points missing) are dropped and counted in
+        ``meta['n_dropped']`` and ``meta['notes']``.
+
+    Raises
+    ------
+    InputError
+        Unknown ``neutral``/``group_by``, a neutral frame id absent from a group, or an
+        override naming a frame that is not in the table.
+    MissingResourceError
+        Frames need frontalization weights of a layout that were not given.
+    """
+    state = ensure_state(state)
+    if group_by not in ("sequence", "subject"):
+        raise InputError(f"group_by must be 'sequence' or 'subject', got {group_by!r}", field="group_by")
+    if isinstance(neutral, bool) or not (neutral in ("first", "auto") or isinstance(neutral, (int, np.integer))):
+        raise InputError(f"neutral must be 'first', 'auto' or a frame number, got {neutral!r}", field="neutral")
+    frontalize = frontalization is not None
+    notes: list[str] = list(table.notes)
+
+    state.report("kpm", 0.0, "checking frames")
+    smask = standardized_mask(table.mask, frontalize)
+    keep = smask.any(axis=1)
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        why = "registration anchors" + (" or the points of a frontalization layout" if frontalize else "")
+        notes.append(f"dropped {n_dropped} of {len(table)} frame(s) missing the {why}")
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
+        raise InputError(
+            f"none of the {len(table)} frame(s) can be standardized (registration anchors"
+            + (" or frontalization layout points" if frontalize else "") + " missing)",
+            path=str(table.source[0]) if len(table) else None,
+        )
+    points, smask = table.points[rows], smask[rows]
+    in_mask = table.mask[rows]
+    subject, sequence, frame = table.subject[rows], table.sequence[rows], table.frame[rows]
+    n = rows.size
+
+    std = np.empty((n, N_POINTS, 2))
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        std[start:stop] = standardize(points[start:stop], in_mask[start:stop], frontalization)
+        state.report("kpm", 0.9 * stop / max(n, 1), f"standardized {stop}/{n} frames")
+
+    gid, n_groups = _group_ids(subject, sequence, group_by)
+    neutral_row = _neutral_rows(neutral, gid, n_groups, std, smask, subject, sequence, frame, neutral_overrides)
+
+    nrow = neutral_row[gid]
+    kmask = smask & smask[nrow]
+    kpm = std - std[nrow]
+    kpm[~kmask] = 0.0
+    state.report("kpm", 1.0, f"{n} KPMs", force=True)
+
+    meta: dict[str, Any] = {
+        "sources": sorted({str(s) for s in np.unique(table.source)}),
+        "options": {
+            "neutral": neutral if isinstance(neutral, str) else int(neutral),
+            "group_by": group_by,
+            "frontalize": frontalize,
+            "neutral_overrides": [
+                [str(k[0]), str(k[1]), int(v)] for k, v in (neutral_overrides or {}).items()
+            ],
+        },
+        "frontalization": (
+            None
+            if not frontalize
+            else {
+                name: {"source": w.source, "sha256": w.sha256}
+                for name, w in sorted(weights_by_layout(frontalization).items())
+            }
+        ),
+        "neutral_frames": [
+            {"subject": str(subject[r]), "sequence": str(sequence[r]), "frame": int(frame[r])}
+            for r in neutral_row
+        ],
+        "n_input_frames": len(table),
+        "n_dropped": n_dropped,
+        "notes": notes,
+    }
+    return KPMSet(X=points_to_vec(kpm), mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
+
+
+def _neutral_rows(
+    neutral: NeutralRule,
+    gid: np.ndarray,
+    n_groups: int,
+    std: np.ndarray,
+    smask: np.ndarray,
+    subject: np.ndarray,
+    sequence: np.ndarray,
+    frame: np.ndarray,
+    overrides: Mapping[tuple[str, str], int] | None,
+) -> np.ndarray:
+    """Row index (into the kept rows) of each group's neutral frame, shape (n_groups,)."""
+    n = gid.size
+    out = np.full(n_groups, -1, dtype=np.intp)
+    if neutral == "first":
+        order = np.lexsort((np.arange(n), frame, gid))  # by group, then frame id, then row
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = gid[order][1:] != gid[order][:-1]
+        out[gid[order][starts]] = order[starts]
+    elif neutral == "auto":
+        order = np.argsort(gid, kind="stable")
+        bounds = np.flatnonzero(np.diff(gid[order])) + 1
+        for idx in np.split(order, bounds):
+            out[gid[idx[0]]] = idx[_auto_neutral(std[idx], smask[idx])]
+    else:
+        hits = np.flatnonzero(frame == int(neutral))
+        # first hit per group, in table order
+        hg, first = np.unique(gid[hits], return_index=True)
+        out[hg] = hits[first]
+    for (subj, seq), fr in (overrides or {}).items():
+        hit = np.flatnonzero((subject == subj) & (sequence == seq) & (frame == int(fr)))
+        if hit.size == 0:
+            raise InputError(
+                f"neutral frame {int(fr)} of subject {subj!r}, sequence {seq!r} is not among the "
+                "usable frames", field="neutral",
+            )
+        out[gid[hit[0]]] = hit[0]
+    missing = np.flatnonzero(out < 0)
+    if missing.size:
+        r = np.flatnonzero(gid == missing[0])[0]
+        raise InputError(
+            f"no frame {neutral} in subject {str(subject[r])!r}, sequence {str(sequence[r])!r} "
+            f"({missing.size} group(s) lack it); pick another --neutral",
+            field="neutral",
+        )
+    return out

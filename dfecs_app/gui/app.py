@@ -1,0 +1,97 @@
+"""``dfecs-studio [PROJECT] [--demo] [--screenshot PATH]``: the desktop app's entry point.
+
+With no project on first run (or with ``--demo``) the built-in demo project opens.
+``--screenshot PATH`` renders the main window to a PNG and exits: with ``--demo`` after a
+short training run, with the AUs panel showing the AU grid and a projected AU image. It is how
+README images are made and how a script checks the window (exit code 0 on success).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dfecs_app import __version__
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dfecs-studio",
+                                description="DFECS Studio: learn, inspect and rate a "
+                                            "Data-driven Facial Expression Coding System.")
+    p.add_argument("project", nargs="?", help="a project file to open (.dfecs.json)")
+    p.add_argument("--demo", action="store_true", help="open the built-in demo project")
+    p.add_argument("--screenshot", metavar="PATH",
+                   help="render the window to PATH (PNG) and exit; with --demo after a short "
+                        "training run")
+    p.add_argument("--screenshot-timeout", type=float, default=300.0, metavar="S",
+                   help=argparse.SUPPRESS)
+    p.add_argument("--version", action="version", version=f"dfecs-studio {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from dfecs_app.gui import dialogs, settings
+
+    settings.ensure_identity()
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "dfecs-studio"])
+    app.setApplicationDisplayName("DFECS Studio")
+    if args.screenshot:
+        dialogs.set_test_mode(True)  # nothing modal may block an unattended run
+
+    from dfecs_app.gui.main_window import MainWindow
+
+    window = MainWindow()
+    first_run = not settings.get("app/first_run_done")
+    opened = False
+    if args.project:
+        opened = window.open_project(args.project)
+        if not opened and args.screenshot:
+            _cleanup(window, app)
+            print(f"dfecs-studio: cannot open {args.project}", file=sys.stderr)
+            return 2
+    if not opened and (args.demo or first_run):
+        window.open_demo(ask=False)
+        settings.set("app/first_run_done", True)
+    window.show()
+
+    result = {"rc": 0}
+    if args.screenshot:
+        from dfecs_app.gui.screenshot import ScreenshotRunner
+
+        runner = ScreenshotRunner(window, Path(args.screenshot), train=args.demo,
+                                  timeout_s=args.screenshot_timeout)
+        runner.done.connect(lambda rc: (result.__setitem__("rc", rc), window.close()))
+        QTimer.singleShot(100, runner.start)
+    rc = app.exec()
+    _cleanup(window, app)
+    del window
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return int(result["rc"] or rc)
+
+
+def _cleanup(window, app) -> None:  # noqa: ANN001
+    """Stop background work and delete every top-level widget before the interpreter exits."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.shutdown()
+    window.document.set_dirty(False)
+    for w in app.topLevelWidgets():
+        w.close()
+        w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""AUs panel: one KPM arrow plot per learned AU, sorted by usage, and a large view.
+
+Each small plot shows the neutral keypoints (red), the keypoints moved by the AU (green),
+arrows between and the face outline (Fig. 3 / SI Fig. 1 style). One scale slider multiplies
+every arrow. Clicking a plot (or Left/Right) selects it for the large view, where the
+projected AU image (morphed off the GUI thread by the Projected AU images panel) appears
+beside its arrow plot. Arrows are computed with
+:func:`dfecs_app.core.projection.au_displacements`, the mapping the exported figures and the
+morphs use.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.projection import au_displacements
+from dfecs_app.gui import dialogs, settings
+from dfecs_app.gui.document import ProjectDocument
+from dfecs_app.gui.face_items import FaceItems
+
+CELL_HEIGHT = 230
+SELECTED_PEN = pg.mkPen(color=(40, 110, 230), width=3)
+
+
+def usage_order(model: AUModel) -> tuple[np.ndarray, np.ndarray | None]:
+    """Component indices by decreasing usage, and the usage per component (None if unknown).
+
+    Usage is ``model.arrays['usage']`` when the trainer stored it; otherwise the model's own
+    order (models are kept sorted by usage) is used.
+    """
+    usage = model.arrays.get("usage")
+    if usage is not None:
+        usage = np.asarray(usage, dtype=float).ravel()
+        if usage.shape == (model.n_components,):
+            return np.argsort(-usage, kind="stable"), usage
+    return np.arange(model.n_components), None
+
+
+def reference_face(document: ProjectDocument) -> tuple[np.ndarray, bool]:
+    """The face the arrows are drawn on: the neutral landmarks (image pixels) when the
+    project has them, else the schematic neutral face in standardized units.
+
+    Returns ``(points (68, 2), is_image_face)``.
+    """
+    if document.neutral_landmarks is not None:
+        return np.asarray(document.neutral_landmarks, float), True
+    from dfecs_app.core.synthetic import neutral_face
+
+    return neutral_face(), False
+
+
+class AUPanel(QWidget):
+    """Grid of KPM arrow plots and a large view of the selected AU.
+
+    Signals
+    -------
+    gridFilled(int)
+        The grid shows this many AUs.
+    selected(int)
+        Component index selected for the large view.
+    message(str)
+    """
+
+    gridFilled = Signal(int)
+    selected = Signal(int)
+    message = Signal(str)
+
+    def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.order = np.zeros(0, dtype=int)
+        self.usage: np.ndarray | None = None
+        self.cells: list[tuple[pg.PlotItem, FaceItems]] = []
+        self.current: int | None = None
+        self._morph: Any = None
+        self._build()
+        document.modelChanged.connect(self.rebuild)
+        document.neutralChanged.connect(self.redraw)
+        document.replaced.connect(self.rebuild)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.scale_slider = QSlider(Qt.Orientation.Horizontal)
+        self.scale_slider.setRange(1, 200)  # tenths: 0.1x .. 20x
+        self.scale_slider.setValue(int(round(settings.get("au/scale") * 10)))
+        self.scale_slider.setToolTip("Shared arrow scale of every plot")
+        self.scale_slider.valueChanged.connect(self._on_scale)
+        self.scale_label = QLabel()
+        self.cols_spin = QSpinBox()
+        self.cols_spin.setRange(1, 12)
+        self.cols_spin.setValue(4)
+        self.cols_spin.setPrefix("columns: ")
+        self.cols_spin.valueChanged.connect(self.rebuild)
+        self.export_button = QPushButton("E&xport grid…")
+        self.export_button.clicked.connect(self.export_dialog)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Arrow scale:"))
+        top.addWidget(self.scale_slider, 1)
+        top.addWidget(self.scale_label)
+        top.addWidget(self.cols_spin)
+        top.addWidget(self.export_button)
+
+        self.grid = pg.GraphicsLayoutWidget()
+        self.grid.setBackground("w")
+        self.grid.scene().sigMouseClicked.connect(self._on_grid_click)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.grid)
+        self.empty_label = QLabel("No model yet: train one (Ctrl+3, Ctrl+R).")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.large_plot = pg.PlotWidget()
+        self.large_plot.setBackground("w")
+        lp = self.large_plot.getPlotItem()
+        lp.invertY(True)
+        lp.setAspectLocked(True)
+        lp.hideAxis("left")
+        lp.hideAxis("bottom")
+        self.large_face = FaceItems(lp, point_size=7)
+        self.image_view = pg.PlotWidget()
+        self.image_view.setBackground("w")
+        ip = self.image_view.getPlotItem()
+        ip.invertY(True)
+        ip.setAspectLocked(True)
+        ip.hideAxis("left")
+        ip.hideAxis("bottom")
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        ip.addItem(self.image_item)
+        self.large_title = QLabel("")
+        self.large_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.large_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.large_title.setFont(font)
+        self.image_label = QLabel("")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pair = QHBoxLayout()
+        pair.addWidget(self.large_plot, 1)
+        pair.addWidget(self.image_view, 1)
+        large = QWidget()
+        ll = QVBoxLayout(large)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.large_title)
+        ll.addLayout(pair, 1)
+        ll.addWidget(self.image_label)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.empty_label)
+        lv.addWidget(self.scroll, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(large)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        self._on_scale(self.scale_slider.value(), store=False)
+
+    def set_morph_provider(self, provider: Any) -> None:
+        """Where projected AU images come from: an object with ``request(index)`` and an
+        ``imageReady(int, float, object)`` signal (the Projected AU images panel)."""
+        self._morph = provider
+        provider.imageReady.connect(self._on_image_ready)
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def scale(self) -> float:
+        return self.scale_slider.value() / 10.0
+
+    def _on_scale(self, value: int, store: bool = True) -> None:
+        self.scale_label.setText(f"×{value / 10:.1f}")
+        if store:
+            settings.set("au/scale", value / 10.0)
+        self.redraw()
+
+    def rebuild(self) -> None:
+        """Recreate the grid for the document's model."""
+        self.grid.clear()
+        self.cells = []
+        model = self.document.model
+        if model is None:
+            self.order = np.zeros(0, dtype=int)
+            self.usage = None
+            self.empty_label.show()
+            self.current = None
+            self.large_face.set_face(None)
+            self.image_item.clear()
+            self.large_title.setText("")
+            self.image_label.setText("")
+            return
+        self.empty_label.hide()
+        self.order, self.usage = usage_order(model)
+        ncols = self.cols_spin.value()
+        nrows = max(1, math.ceil(len(self.order) / ncols))
+        for slot, comp in enumerate(self.order):
+            plot = self.grid.addPlot(row=slot // ncols, col=slot % ncols)
+            plot.setTitle(self._title(int(comp)), size="9pt")
+            plot.invertY(True)
+            plot.setAspectLocked(True)
+            plot.hideAxis("left")
+            plot.hideAxis("bottom")
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            self.cells.append((plot, FaceItems(plot, point_size=3.5)))
+        self.grid.setMinimumHeight(nrows * CELL_HEIGHT)
+        self.current = int(self.order[0]) if len(self.order) else None
+        self.redraw()
+        self.gridFilled.emit(len(self.cells))
+        if self.current is not None:
+            self.select(self.current)
+
+    def _title(self, comp: int) -> str:
+        model = self.document.model
+        name = model.names[comp] if model is not None else f"Component {comp + 1}"
+        if self.usage is not None:
+            return f"{name} · usage {self.usage[comp]:.3g}"
+        return name
+
+    def moved_face(self, comp: int) -> tuple[np.ndarray, np.ndarray]:
+        """(neutral, moved) keypoints (68, 2) of component ``comp`` at the current scale."""
+        model = self.document.model
+        base, _ = reference_face(self.document)
+        disp = au_displacements(base, model.components[comp], self.scale)
+        return base, base + disp
+
+    def redraw(self) -> None:
+        model = self.document.model
+        if model is None or not self.cells:
+            return
+        for (plot, items), comp in zip(self.cells, self.order):
+            base, moved = self.moved_face(int(comp))
+            items.set_face(base, moved=moved)
+            plot.autoRange(padding=0.03)
+        if self.current is not None:
+            self._draw_large(self.current)
+
+    # -- selection -------------------------------------------------------------------------
+    def _on_grid_click(self, ev: Any) -> None:
+        pos = ev.scenePos()
+        for (plot, _), comp in zip(self.cells, self.order):
+            if plot.sceneBoundingRect().contains(pos):
+                self.select(int(comp))
+                return
+
+    def select(self, comp: int) -> None:
+        """Show component ``comp`` in the large view and ask for its projected AU image."""
+        if self.document.model is None or not 0 <= comp < self.document.model.n_components:
+            return
+        self.current = int(comp)
+        for (plot, _), c in zip(self.cells, self.order):
+            vb = plot.getViewBox()
+            vb.setBorder(SELECTED_PEN if int(c) == comp else None)
+        self._draw_large(comp)
+        self.image_item.clear()
+        if self._morph is not None and self.document.neutral_image is not None:
+            self.image_label.setText("morphing…")
+            self._morph.request(comp)
+        elif self.document.neutral_image is None:
+            self.image_label.setText("No neutral face image: open one in the Neutral face panel.")
+        self.selected.emit(comp)
+
+    def _draw_large(self, comp: int) -> None:
+        base, moved = self.moved_face(comp)
+        self.large_face.set_face(base, moved=moved)
+        self.large_plot.getPlotItem().autoRange(padding=0.05)
+        self.large_title.setText(self._title(comp))
+
+    def _on_image_ready(self, comp: int, intensity: float, image: np.ndarray) -> None:
+        if comp != self.current:
+            return
+        self.image_item.setImage(np.asarray(image), autoLevels=False, levels=(0, 255))
+        self._frame_image()
+        self.image_label.setText(f"Projected AU image, intensity {intensity:g}")
+
+    def _frame_image(self) -> None:
+        """Zoom the image view onto the face (landmarks' box plus a margin)."""
+        lm = self.document.neutral_landmarks
+        ip = self.image_view.getPlotItem()
+        if lm is None:
+            ip.autoRange()
+            return
+        (x0, y0), (x1, y1) = lm.min(axis=0), lm.max(axis=0)
+        m = 0.3 * max(x1 - x0, y1 - y0)
+        ip.setRange(xRange=(x0 - m, x1 + m), yRange=(y0 - m, y1 + m), padding=0)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not len(self.order) or self.current is None:
+            return super().keyPressEvent(event)
+        slot = int(np.flatnonzero(self.order == self.current)[0])
+        step = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1, Qt.Key.Key_Up: -self.cols_spin.value(),
+                Qt.Key.Key_Down: self.cols_spin.value()}.get(Qt.Key(event.key()))
+        if step is None:
+            return super().keyPressEvent(event)
+        slot = min(max(slot + step, 0), len(self.order) - 1)
+        self.select(int(self.order[slot]))
+
+    # -- export ----------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        path = dialogs.save_file(self, "Export the AU grid", settings.get("projects/last_dir"),
+                                 "PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)")
+        if path:
+            self.export_grid(path)
+
+    def export_grid(self, path: str | Path) -> Path | None:
+        """The AU grid as one figure (PNG/SVG/PDF by suffix), as ``render.arrows`` draws it."""
+        from dfecs_app.render.arrows import au_grid_figure, save_figure
+
+        model = self.document.model
+        if model is None:
+            dialogs.info(self, "Export", "No model to export yet.")
+            return None
+        base, on_image = reference_face(self.document)
+        titles = [self._title(i) for i in range(model.n_components)]
+        try:
+            fig = au_grid_figure(model, base, scale=self.scale, ncols=self.cols_spin.value(),
+                                 order=[int(i) for i in self.order], titles=titles)
+            out = save_figure(fig, path)
+        except Exception as err:  # noqa: BLE001
+            import traceback
+
+            dialogs.exception(self, "Exporting the AU grid", err, traceback.format_exc())
+            return None
+        self.message.emit(f"Exported the AU grid to {out}")
+        return out
+
+    def export_selected(self, path: str | Path) -> Path | None:
+        """The large view's arrow plot as one figure (PNG/SVG/PDF by suffix)."""
+        from dfecs_app.render.arrows import kpm_arrow_figure, save_figure
+
+        model = self.document.model
+        if model is None or self.current is None:
+            return None
+        base, _ = reference_face(self.document)
+        fig = kpm_arrow_figure(base, model.components[self.current], scale=self.scale,
+                               title=self._title(self.current))
+        return save_figure(fig, path)

@@ -1,0 +1,182 @@
+"""The open project as the GUI sees it: one QObject holding the state and announcing changes.
+
+Panels never talk to each other; they read and write this document and listen to its signals.
+Saving and loading go through :mod:`dfecs_app.io.project` (the same files the CLI-side code
+reads), see :meth:`ProjectDocument.to_project` / :meth:`ProjectDocument.from_project`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.landmarks import LandmarkTable
+
+
+class ProjectDocument(QObject):
+    """The project being edited.
+
+    Attributes
+    ----------
+    path : Path or None
+        The project file, once saved or opened.
+    data_paths : list of str
+        Landmark files/folders the table was read from.
+    data_format : str
+        Reader format ("auto" or one of the readers' ``FORMATS``).
+    table : LandmarkTable or None
+        The landmark tracks, ``points`` (n, 68, 2).
+    neutral_rule : {'first', 'auto'}
+        How each sequence's neutral frame is chosen (:func:`dfecs_app.core.kpm.compute_kpm`).
+    neutral_overrides : dict (subject, sequence) -> frame id
+        Neutral frames picked by hand; they win over the rule.
+    frontalize : bool
+        Whether landmark frontalization is part of the corrections.
+    kpm : KPMSet or None
+        Training KPMs, ``X`` (n, 136).
+    neutral_image : ndarray of uint8, shape (h, w, 3), or None
+    neutral_landmarks : ndarray of float64, shape (68, 2), or None
+    model : AUModel or None
+        The learned DFECS model.
+    train_params : dict
+        beta, mode, seed and explicit hyperparameters of the last training.
+    test_sets : dict str -> KPMSet
+        Evaluation KPM sets by display name.
+    baselines : dict str -> AUModel
+        PCA / FACS models for the Evaluate panel.
+
+    Signals
+    -------
+    dataChanged(), kpmChanged(), neutralChanged(), modelChanged(), evaluationChanged(),
+    replaced() (a whole new project), dirtyChanged(bool), pathChanged(str)
+    """
+
+    dataChanged = Signal()
+    kpmChanged = Signal()
+    neutralChanged = Signal()
+    modelChanged = Signal()
+    evaluationChanged = Signal()
+    replaced = Signal()
+    dirtyChanged = Signal(bool)
+    pathChanged = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._dirty = False
+        self.path: Path | None = None
+        self.name = "Untitled"
+        self._reset_fields()
+
+    def _reset_fields(self) -> None:
+        self.data_paths: list[str] = []
+        self.data_format = "auto"
+        self.table: LandmarkTable | None = None
+        self.neutral_rule = "first"
+        self.neutral_overrides: dict[tuple[str, str], int] = {}
+        self.frontalize = True
+        self.kpm: Any = None
+        self.neutral_image: np.ndarray | None = None
+        self.neutral_image_path: str | None = None
+        self.neutral_landmarks: np.ndarray | None = None
+        self.model: AUModel | None = None
+        self.train_params: dict[str, Any] = {"beta": 0.05, "mode": "search", "seed": 0}
+        self.test_sets: dict[str, Any] = {}
+        self.baselines: dict[str, AUModel] = {}
+        self.extra: dict[str, Any] = {}
+
+    # -- dirty flag ------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_dirty(self, dirty: bool = True) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirtyChanged.emit(dirty)
+
+    def set_path(self, path: Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self.name = self.path.name.split(".")[0]
+        self.pathChanged.emit("" if path is None else str(path))
+
+    # -- edits (each marks the project modified and says what changed) -----------------------
+    def set_table(self, table: LandmarkTable | None, paths: list[str], fmt: str = "auto") -> None:
+        self.table = table
+        self.data_paths = list(paths)
+        self.data_format = fmt
+        if table is None:
+            self.neutral_overrides = {}
+        self.set_dirty()
+        self.dataChanged.emit()
+
+    def set_neutral_rule(self, rule: str) -> None:
+        if rule != self.neutral_rule:
+            self.neutral_rule = rule
+            self.set_dirty()
+            self.dataChanged.emit()
+
+    def set_neutral_override(self, subject: str, sequence: str, frame: int | None) -> None:
+        """Pick (or with ``frame=None`` un-pick) the neutral frame of one sequence."""
+        if frame is None:
+            self.neutral_overrides.pop((subject, sequence), None)
+        else:
+            self.neutral_overrides[(subject, sequence)] = int(frame)
+        self.set_dirty()
+        self.dataChanged.emit()
+
+    def set_frontalize(self, on: bool) -> None:
+        if on != self.frontalize:
+            self.frontalize = bool(on)
+            self.set_dirty()
+            self.dataChanged.emit()
+
+    def set_kpm(self, kpm: Any) -> None:
+        self.kpm = kpm
+        self.set_dirty()
+        self.kpmChanged.emit()
+
+    def set_neutral_face(self, image: np.ndarray | None, landmarks: np.ndarray | None,
+                         image_path: str | None = None) -> None:
+        self.neutral_image = image
+        self.neutral_landmarks = None if landmarks is None else np.asarray(landmarks, float)
+        self.neutral_image_path = image_path
+        self.set_dirty()
+        self.neutralChanged.emit()
+
+    def move_landmark(self, index: int, xy: tuple[float, float]) -> None:
+        if self.neutral_landmarks is None:
+            return
+        self.neutral_landmarks = self.neutral_landmarks.copy()
+        self.neutral_landmarks[index] = xy
+        self.set_dirty()
+        self.neutralChanged.emit()
+
+    def set_model(self, model: AUModel | None, params: dict[str, Any] | None = None) -> None:
+        self.model = model
+        if params is not None:
+            self.train_params = dict(params)
+        self.set_dirty()
+        self.modelChanged.emit()
+
+    def add_test_set(self, name: str, kpm: Any) -> None:
+        self.test_sets[name] = kpm
+        self.set_dirty()
+        self.evaluationChanged.emit()
+
+    def set_baseline(self, name: str, model: AUModel) -> None:
+        self.baselines[name] = model
+        self.set_dirty()
+        self.evaluationChanged.emit()
+
+    def clear(self) -> None:
+        """An empty, unsaved project."""
+        self._reset_fields()
+        self.set_path(None)
+        self.name = "Untitled"
+        self.replaced.emit()
+        self.set_dirty(False)

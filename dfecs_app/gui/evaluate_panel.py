@@ -1,0 +1,442 @@
+"""Evaluate panel: the DFECS model beside PCA AUs and FACS AUs, on the training KPMs and on
+test KPM sets (paper Fig. 5, 7, SI Fig. 2).
+
+VE-vs-k and VE-vs-L1 curves (log x axis) come from
+:func:`dfecs_app.core.evaluation.evaluate_model`, the PCA baseline from
+:mod:`dfecs_app.core.baselines` — the functions ``dfecs evaluate`` / ``dfecs compare`` call.
+A table gives VE(train) and VE(test) per model. Curves and table export as CSV, plots as
+PNG/SVG.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.progress import Progress
+from dfecs_app.gui import dialogs, settings
+from dfecs_app.gui.document import ProjectDocument
+from dfecs_app.gui.export import save_csv, save_plot_widget
+from dfecs_app.gui.worker import Worker, start_worker
+
+TRAIN_SET = "train"
+COLORS = {"DFECS": (214, 39, 40), "PCA": (31, 119, 180), "FACS": (44, 160, 44)}
+STYLES = [Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
+          Qt.PenStyle.DashDotLine]
+
+
+def evaluate_all(models: dict[str, AUModel], sets: dict[str, Any],
+                 state: Any = None) -> dict[tuple[str, str], Any]:
+    """:func:`evaluate_model` of every model on every KPM set (``KPMSet``: X, mask).
+
+    Returns ``{(model name, set name): EvaluationResult}``.
+    """
+    from dfecs_app.core.evaluation import evaluate_model
+
+    out = {}
+    pairs = [(m, s) for m in models for s in sets]
+    for i, (mname, sname) in enumerate(pairs):
+        if state is not None:
+            state.report("evaluate", i / max(len(pairs), 1), f"{mname} on {sname}", force=True,
+                         model=mname, set=sname)
+        kpm = sets[sname]
+        out[(mname, sname)] = evaluate_model(models[mname], kpm.X, kpm.mask)
+    if state is not None:
+        state.report("evaluate", 1.0, f"{len(pairs)} evaluations", force=True)
+    return out
+
+
+class EvaluatePanel(QWidget):
+    """Test sets, baselines, VE curves and VE table.
+
+    Signals
+    -------
+    evaluated(int)
+        Evaluation finished (number of model × set results).
+    message(str)
+    """
+
+    evaluated = Signal(int)
+    message = Signal(str)
+
+    def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.results: dict[tuple[str, str], Any] = {}
+        self._worker: Worker | None = None
+        self._build()
+        document.evaluationChanged.connect(self._refresh_sets)
+        document.replaced.connect(self._on_replaced)
+        document.modelChanged.connect(self._on_model_changed)
+        document.kpmChanged.connect(self._on_model_changed)
+        self._refresh_sets()
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.sets_list = QListWidget()
+        self.add_set_button = QPushButton("Add test &KPM file…")
+        self.add_set_button.clicked.connect(self.add_test_set_dialog)
+        self.remove_set_button = QPushButton("Remove")
+        self.remove_set_button.clicked.connect(self.remove_selected_set)
+        sets_box = QGroupBox("KPM sets")
+        sl = QVBoxLayout(sets_box)
+        sl.addWidget(self.sets_list)
+        row = QHBoxLayout()
+        row.addWidget(self.add_set_button)
+        row.addWidget(self.remove_set_button)
+        sl.addLayout(row)
+
+        self.pca_check = QCheckBox("PCA AUs [U, −U] at VE(train) ≥")
+        self.pca_check.setChecked(True)
+        self.pca_ve = QDoubleSpinBox()
+        self.pca_ve.setRange(50.0, 99.99)
+        self.pca_ve.setValue(95.0)
+        self.pca_ve.setSuffix(" %")
+        self.facs_check = QCheckBox("FACS AUs")
+        self.facs_check.setEnabled(False)
+        self.facs_button = QPushButton("Load FACS &AUs…")
+        self.facs_button.setToolTip("A CSV/NPZ of named 136-vectors (keypoint FACS AUs)")
+        self.facs_button.clicked.connect(self.load_facs_dialog)
+        base_box = QGroupBox("Baselines")
+        bl = QVBoxLayout(base_box)
+        r1 = QHBoxLayout()
+        r1.addWidget(self.pca_check)
+        r1.addWidget(self.pca_ve)
+        r1.addStretch(1)
+        r2 = QHBoxLayout()
+        r2.addWidget(self.facs_check)
+        r2.addWidget(self.facs_button)
+        r2.addStretch(1)
+        bl.addLayout(r1)
+        bl.addLayout(r2)
+
+        self.evaluate_button = QPushButton("&Evaluate")
+        self.evaluate_button.clicked.connect(lambda: self.evaluate())
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.addWidget(sets_box, 1)
+        ll.addWidget(base_box)
+        ll.addWidget(self.evaluate_button)
+        ll.addWidget(self.progress)
+        ll.addWidget(self.status)
+
+        self.curve_set = QComboBox()
+        self.curve_set.currentIndexChanged.connect(self._plot)
+        self.k_plot = pg.PlotWidget(title="VE vs number of active AUs k")
+        self.l1_plot = pg.PlotWidget(title="VE vs L1 norm of the encoding")
+        for plot, xlabel in ((self.k_plot, "k (active AUs)"), (self.l1_plot, "L1 norm")):
+            plot.setBackground("w")
+            pi = plot.getPlotItem()
+            pi.setLogMode(x=True, y=False)
+            pi.showGrid(x=True, y=True, alpha=0.3)
+            pi.setLabel("bottom", xlabel)
+            pi.setLabel("left", "VE (%)")
+            pi.addLegend(offset=(-10, 10))
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setToolTip("Curves and table as CSV, plots as PNG/SVG")
+        self.export_button.clicked.connect(self.export_dialog)
+        crow = QHBoxLayout()
+        crow.addWidget(QLabel("Curves on:"))
+        crow.addWidget(self.curve_set, 1)
+        crow.addWidget(self.export_button)
+        plots = QHBoxLayout()
+        plots.addWidget(self.k_plot)
+        plots.addWidget(self.l1_plot)
+        self.table = QTableWidget(0, 0)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addLayout(crow)
+        rl.addLayout(plots, 3)
+        rl.addWidget(self.table, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+    # -- sets and baselines ----------------------------------------------------------------
+    def _refresh_sets(self) -> None:
+        self.sets_list.clear()
+        kpm = self.document.kpm
+        if kpm is not None:
+            self.sets_list.addItem(f"{TRAIN_SET} ({kpm.X.shape[0]} KPMs, training data)")
+        for name, t in self.document.test_sets.items():
+            self.sets_list.addItem(f"{name} ({t.X.shape[0]} KPMs)")
+        facs = self.document.baselines.get("FACS")
+        self.facs_check.setEnabled(facs is not None)
+        self.facs_check.setChecked(facs is not None)
+        if facs is not None:
+            self.facs_check.setText(f"FACS AUs ({facs.n_components})")
+
+    def _on_replaced(self) -> None:
+        self.results = {}
+        self._refresh_sets()
+        self._plot()
+        self._fill_table()
+
+    def _on_model_changed(self) -> None:
+        self.document.baselines.pop("PCA", None)  # PCA belongs to the training data
+        self._refresh_sets()
+
+    def add_test_set_dialog(self) -> None:
+        paths = dialogs.open_files(self, "Add test KPM sets", settings.get("projects/last_dir"),
+                                   "KPM files (*.npz);;All files (*)")
+        for p in paths:
+            self.add_test_set(p)
+
+    def add_test_set(self, path: str | Path, name: str | None = None) -> bool:
+        """Add a KPM file (as written by ``dfecs kpm``) as a test set."""
+        from dfecs_app.io.kpm_file import load_kpm
+
+        try:
+            kpm = load_kpm(path)
+        except Exception as err:  # noqa: BLE001
+            dialogs.exception(self, "Loading the test set", err, traceback.format_exc())
+            return False
+        name = name or Path(path).name.split(".")[0]
+        self.document.add_test_set(name, kpm)
+        self.message.emit(f"Test set {name}: {kpm.X.shape[0]} KPMs")
+        return True
+
+    def remove_selected_set(self) -> None:
+        row = self.sets_list.currentRow()
+        offset = 1 if self.document.kpm is not None else 0
+        names = list(self.document.test_sets)
+        if 0 <= row - offset < len(names):
+            del self.document.test_sets[names[row - offset]]
+            self.document.set_dirty()
+            self.document.evaluationChanged.emit()
+
+    def load_facs_dialog(self) -> None:
+        path = dialogs.open_file(self, "Load keypoint FACS AUs", settings.get("projects/last_dir"),
+                                 "FACS AUs (*.csv *.npz);;All files (*)")
+        if path:
+            self.load_facs(path)
+
+    def load_facs(self, path: str | Path) -> bool:
+        """Keypoint FACS AUs from a CSV/NPZ of named 136-vectors or a FACS model file."""
+        from dfecs_app.core.baselines import facs_aus
+        from dfecs_app.io.model_file import load_model
+
+        try:
+            if Path(path).suffix.lower() == ".npz":
+                try:
+                    model = load_model(path)
+                except Exception:  # noqa: BLE001 - not a model file: read as named vectors
+                    model = _read_facs_vectors(path, facs_aus)
+            else:
+                model = _read_facs_vectors(path, facs_aus)
+        except Exception as err:  # noqa: BLE001
+            dialogs.exception(self, "Loading FACS AUs", err, traceback.format_exc())
+            return False
+        self.document.set_baseline("FACS", model)
+        self.message.emit(f"FACS AUs: {model.n_components} from {path}")
+        return True
+
+    # -- evaluation ------------------------------------------------------------------------
+    def models(self) -> dict[str, AUModel]:
+        out: dict[str, AUModel] = {}
+        if self.document.model is not None:
+            out["DFECS"] = self.document.model
+        if self.pca_check.isChecked() and "PCA" in self.document.baselines:
+            out["PCA"] = self.document.baselines["PCA"]
+        if self.facs_check.isChecked() and "FACS" in self.document.baselines:
+            out["FACS"] = self.document.baselines["FACS"]
+        return out
+
+    def kpm_sets(self) -> dict[str, Any]:
+        sets: dict[str, Any] = {}
+        if self.document.kpm is not None:
+            sets[TRAIN_SET] = self.document.kpm
+        sets.update(self.document.test_sets)
+        return sets
+
+    def evaluate(self) -> Worker | None:
+        """Fit the PCA baseline if needed, then evaluate every model on every set (worker)."""
+        if self._worker is not None:
+            return None
+        if self.document.kpm is None or self.document.model is None:
+            dialogs.info(self, "Evaluate", "Train a model first (it is evaluated on its "
+                         "training KPMs and on the test sets).")
+            return None
+        need_pca = self.pca_check.isChecked() and "PCA" not in self.document.baselines
+        kpm = self.document.kpm
+        models = self.models()
+        sets = self.kpm_sets()
+        pca_ve = self.pca_ve.value()
+
+        def work(state: Any) -> tuple[Any, dict]:
+            pca = None
+            if need_pca:
+                from dfecs_app.core.baselines import pca_aus
+
+                state.report("pca", 0.0, f"PCA AUs at VE ≥ {pca_ve:g} %", force=True)
+                pca = pca_aus(kpm.X, mask=kpm.mask, ve=pca_ve)
+                models["PCA"] = pca
+            return pca, evaluate_all(models, sets, state)
+
+        self.evaluate_button.setEnabled(False)
+        self.progress.setValue(0)
+        self._worker = start_worker(work, name="evaluating", on_yielded=self._on_progress,
+                                    on_returned=self._on_done, on_errored=self._on_error,
+                                    on_finished=self._on_finished)
+        return self._worker
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.fraction is not None:
+            self.progress.setValue(int(100 * p.fraction))
+        if p.message:
+            self.status.setText(p.message)
+
+    def _on_done(self, result: tuple[Any, dict]) -> None:
+        pca, results = result
+        if pca is not None:
+            self.document.baselines["PCA"] = pca
+        self.results = results
+        self.progress.setValue(100)
+        self.status.setText(f"{len(results)} evaluations")
+        current = self.curve_set.currentText()
+        self.curve_set.blockSignals(True)
+        self.curve_set.clear()
+        self.curve_set.addItems(list(dict.fromkeys(s for _, s in results)))
+        idx = self.curve_set.findText(current)
+        self.curve_set.setCurrentIndex(max(idx, 0))
+        self.curve_set.blockSignals(False)
+        self._plot()
+        self._fill_table()
+        self.evaluated.emit(len(results))
+
+    def _on_error(self, err: BaseException) -> None:
+        w = self._worker
+        self.status.setText(f"Failed: {err}")
+        dialogs.exception(self, "Evaluation", err, w.error_traceback if w is not None else "")
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.evaluate_button.setEnabled(True)
+
+    # -- display ---------------------------------------------------------------------------
+    def _plot(self, *_: Any) -> None:
+        sname = self.curve_set.currentText()
+        for plot in (self.k_plot, self.l1_plot):
+            pi = plot.getPlotItem()
+            pi.clear()
+            if pi.legend is not None:
+                pi.legend.clear()
+        for i, ((mname, s), res) in enumerate(self.results.items()):
+            if s != sname:
+                continue
+            color = COLORS.get(mname, pg.intColor(i))
+            model = self._model_for(mname)
+            label = f"{mname} ({model.n_components} AUs)" if model is not None else mname
+            pen = pg.mkPen(color=color, width=2, style=STYLES[i % len(STYLES)])
+            k, ve = res.ve_vs_k[:, 0], res.ve_vs_k[:, 1]
+            keep = k >= 1
+            self.k_plot.plot(k[keep], ve[keep], pen=pen, symbol="o", symbolSize=5,
+                             symbolBrush=color, name=label)
+            t, ve = res.ve_vs_l1[:, 0], res.ve_vs_l1[:, 1]
+            keep = t > 0
+            self.l1_plot.plot(t[keep], ve[keep], pen=pen, name=label)
+
+    def _model_for(self, name: str) -> AUModel | None:
+        return self.models().get(name) or self.document.baselines.get(name)
+
+    def table_rows(self) -> tuple[list[str], list[list]]:
+        """Header and rows of the VE table: model, AUs, VE per set (pooled, §3.4)."""
+        sets = list(dict.fromkeys(s for _, s in self.results))
+        header = ["model", "AUs"] + [f"VE({'train' if s == TRAIN_SET else 'test: ' + s}) %"
+                                     for s in sets]
+        rows = []
+        for mname in dict.fromkeys(m for m, _ in self.results):
+            model = self._model_for(mname)
+            row: list = [mname, model.n_components if model is not None else ""]
+            for s in sets:
+                res = self.results.get((mname, s))
+                row.append(float(res.ve) if res is not None else float("nan"))
+            rows.append(row)
+        return header, rows
+
+    def _fill_table(self) -> None:
+        header, rows = self.table_rows()
+        self.table.clear()
+        self.table.setColumnCount(len(header))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(header)
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                text = f"{v:.2f}" if isinstance(v, float) else str(v)
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(r, c, item)
+
+    # -- export ----------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        folder = dialogs.open_dir(self, "Export curves, table and plots to…",
+                                  settings.get("projects/last_dir"))
+        if folder:
+            self.export_all(folder)
+
+    def export_all(self, folder: str | Path) -> list[Path]:
+        """``ve_curves.csv``, ``ve_table.csv``, ``ve_vs_k.png/.svg``, ``ve_vs_l1.png/.svg``."""
+        if not self.results:
+            dialogs.info(self, "Export", "Evaluate first.")
+            return []
+        folder = Path(folder)
+        out = [self.export_curves_csv(folder / "ve_curves.csv"),
+               self.export_table_csv(folder / "ve_table.csv")]
+        for name, plot in (("ve_vs_k", self.k_plot), ("ve_vs_l1", self.l1_plot)):
+            for suffix in (".png", ".svg"):
+                out.append(save_plot_widget(folder / f"{name}{suffix}", plot.getPlotItem()))
+        self.message.emit(f"Exported the evaluation to {folder}")
+        return out
+
+    def export_curves_csv(self, path: str | Path) -> Path:
+        rows = []
+        for (mname, s), res in self.results.items():
+            rows += [(mname, s, "k", int(k), float(v)) for k, v in res.ve_vs_k]
+            rows += [(mname, s, "l1", float(t), float(v)) for t, v in res.ve_vs_l1]
+        return save_csv(path, ["model", "set", "curve", "x", "ve_percent"], rows)
+
+    def export_table_csv(self, path: str | Path) -> Path:
+        header, rows = self.table_rows()
+        return save_csv(path, header, rows)
+
+
+def _read_facs_vectors(path: str | Path, facs_aus: Any) -> AUModel:
+    """FACS AUs from a file of named 136-vectors, through the baselines module."""
+    return facs_aus(path)
+
+
+__all__ = ["EvaluatePanel", "evaluate_all", "np"]

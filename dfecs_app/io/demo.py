@@ -1,0 +1,154 @@
+"""The built-in demo: a neutral face that ships with the app and a synthetic KPM set.
+
+* The neutral face is scikit-image's public-domain astronaut photograph (Eileen Collins, NASA)
+  with its 68 landmarks detected once by dlib (``resources/demo/``, made by
+  ``packaging/make_demo_resources.py``; see ``resources/demo/README.md``).
+* The KPM set comes from the project's own generator,
+  :func:`dfecs_app.core.synthetic.make_kpm_dataset`: sparse, non-negative, part-localised
+  FACS-like motions in standardized units, small enough that the FFM trains in seconds.
+
+Resources are looked up in ``resources/demo`` at the repository root (the package is installed
+editable), or in the folder named by the ``DFECS_RESOURCES`` environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.core.kpm import KPMSet
+from dfecs_app.core.landmarks import N_POINTS
+from dfecs_app.errors import InputError, MissingResourceError
+from dfecs_app.io.project import Dataset, NeutralFace, Project, TrainSettings
+
+__all__ = [
+    "DEMO_IMAGE", "DEMO_LANDMARKS", "DEMO_N_SAMPLES", "resources_dir", "demo_files",
+    "read_image", "demo_neutral_face", "demo_kpm", "demo_project",
+]
+
+DEMO_IMAGE = "astronaut.png"
+DEMO_LANDMARKS = "astronaut.pts"
+#: Samples of the demo KPM set (the FFM search finishes in a few seconds on it).
+DEMO_N_SAMPLES = 1500
+
+
+def resources_dir() -> Path:
+    """The ``resources`` folder: ``$DFECS_RESOURCES`` or ``<repository>/resources``."""
+    env = os.environ.get("DFECS_RESOURCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def demo_files() -> tuple[Path, Path]:
+    """Paths of the demo image and its ``.pts`` landmarks.
+
+    Raises
+    ------
+    MissingResourceError
+        The demo resources are not where they should be.
+    """
+    folder = resources_dir() / "demo"
+    image, pts = folder / DEMO_IMAGE, folder / DEMO_LANDMARKS
+    missing = [p.name for p in (image, pts) if not p.is_file()]
+    if missing:
+        raise MissingResourceError(
+            f"demo resources {', '.join(missing)} not found in {folder}; run "
+            "`python packaging/make_demo_resources.py` from the repository root (or set "
+            "DFECS_RESOURCES to the folder holding demo/)")
+    return image, pts
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as RGB ``uint8 (H, W, 3)`` (grey and RGBA images are converted).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such image file", path)
+    data = np.fromfile(path, dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths on Windows
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError("not an image OpenCV can read (PNG, JPEG, BMP, TIFF, ...)", path)
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def _read_pts(path: Path) -> np.ndarray:
+    from dfecs_app.io.readers.pts import read_pts
+
+    parsed = read_pts(path, path.read_text(encoding="utf-8"), required=N_POINTS)
+    if not parsed.mask.all():
+        raise InputError("the demo landmarks must hold all 68 points", path)
+    return parsed.points[0]
+
+
+def demo_neutral_face() -> tuple[np.ndarray, np.ndarray]:
+    """The demo neutral face.
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (512, 512, 3)
+        RGB.
+    points : ndarray of float64, shape (68, 2)
+        Its 68 landmarks, 0-based pixel coordinates (x, y), y down.
+    """
+    image_path, pts_path = demo_files()
+    return read_image(image_path), _read_pts(pts_path)
+
+
+def demo_kpm(n_samples: int = DEMO_N_SAMPLES, random_state: int = 0, **params) -> KPMSet:
+    """A synthetic KPM set from :func:`~dfecs_app.core.synthetic.make_kpm_dataset`.
+
+    Parameters
+    ----------
+    n_samples : int
+    random_state : int
+    **params
+        Further generator parameters (``n_components``, ``n_subjects``, ``noise``,
+        ``missing``, ...).
+
+    Returns
+    -------
+    KPMSet
+        ``X`` (n_samples, 136) in standardized units. The generator does not say which
+        subject drew each row, so the set is one subject ``"synthetic"``, one sequence
+        ``"demo"``, frames 0..n-1. ``meta['synthetic']`` records the generator parameters
+        (what a project's ``synthetic`` dataset stores to regenerate it).
+    """
+    from dfecs_app.core.synthetic import make_kpm_dataset
+
+    X, mask, _, _ = make_kpm_dataset(int(n_samples), random_state=random_state, **params)
+    n = X.shape[0]
+    generator = {"n_samples": int(n_samples), "random_state": random_state, **params}
+    return KPMSet(
+        X=X, mask=mask, subject=np.full(n, "synthetic"), sequence=np.full(n, "demo"),
+        frame=np.arange(n),
+        meta={"sources": ["dfecs_app.core.synthetic.make_kpm_dataset"], "synthetic": generator,
+              "notes": ["synthetic demo data (known sparse non-negative part-localised AUs)"]},
+    )
+
+
+def demo_project() -> Project:
+    """A ready, unsaved demo :class:`~dfecs_app.io.project.Project`.
+
+    One ``synthetic`` dataset (:func:`demo_kpm` with default parameters, its KPMs attached in
+    ``Dataset.kpm``), the astronaut as neutral face (image and ``.pts`` from the resources),
+    the paper's search mode with β = 0.05 and seed 0, and nothing trained yet.
+    """
+    image_path, pts_path = demo_files()
+    kpm = demo_kpm()
+    return Project(
+        name="Demo",
+        datasets=[Dataset(name="synthetic demo", kind="synthetic", params=dict(kpm.meta["synthetic"]),
+                          frontalization=False, kpm=kpm)],
+        neutral_face=NeutralFace(image_path=image_path, landmarks_path=pts_path),
+        training=TrainSettings(beta=0.05, mode="search", seed=0),
+    )

@@ -1,0 +1,171 @@
+"""KPM files: one NPZ per KPM matrix, no pickles.
+
+Layout (``np.load(path, allow_pickle=False)`` reads it):
+
+``X``         float64 (n, 136) — KPM rows ``[x0..x67, y0..y67]``, 0 where a point is missing
+``mask``      bool (n, 68) — True where the keypoint's motion is known
+``subject``   str (n,)
+``sequence``  str (n,)
+``frame``     int64 (n,)
+``meta``      str () — JSON: ``format`` ('dfecs-kpm'), ``format_version``, ``app_version``,
+              ``sources``, ``options``, neutral frames, notes
+
+:func:`load_kpm` also reads what users have at hand: an NPY file holding X ``(n, 136)``, or an
+NPZ with at least ``X`` (``mask`` defaults to all True, subject and sequence to the file's stem,
+frame to 0..n-1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dfecs_app import __version__
+from dfecs_app.core.kpm import KPMSet
+from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, point_mask_to_feature_mask
+from dfecs_app.errors import FormatVersionError, InputError
+from dfecs_app.io.atomic import save_npz_atomic
+
+KPM_FORMAT = "dfecs-kpm"
+KPM_FORMAT_VERSION = 1
+
+
+def save_kpm(path: str | os.PathLike, kpmset: KPMSet) -> None:
+    """Write ``kpmset`` to ``path`` atomically (an existing file is replaced only on success)."""
+    meta = dict(kpmset.meta)
+    meta.update(format=KPM_FORMAT, format_version=KPM_FORMAT_VERSION, app_version=__version__)
+    try:
+        meta_json = json.dumps(meta, sort_keys=True)
+    except TypeError as err:
+        raise ValueError(f"KPM meta is not JSON-serializable: {err}") from err
+    save_npz_atomic(
+        path,
+        X=np.asarray(kpmset.X, dtype=np.float64),
+        mask=np.asarray(kpmset.mask, dtype=bool),
+        subject=np.asarray(kpmset.subject, dtype=str),
+        sequence=np.asarray(kpmset.sequence, dtype=str),
+        frame=np.asarray(kpmset.frame, dtype=np.int64),
+        meta=np.asarray(meta_json),
+    )
+
+
+def _open(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an NPZ, or ``{'X': array}`` of an NPY file."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except FileNotFoundError as err:
+        raise InputError("no such file", path) from err
+    except IsADirectoryError as err:
+        raise InputError("is a directory, not a KPM file", path) from err
+    if not (magic.startswith(b"PK\x03\x04") or magic == b"\x93NUMPY"):
+        raise InputError("not an NPZ/NPY file", path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise InputError("holds pickled objects, which are never loaded", path) from err
+        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
+    if isinstance(loaded, np.ndarray):
+        return {"X": loaded}
+    with loaded:
+        try:
+            return {name: loaded[name] for name in loaded.files}
+        except ValueError as err:  # an object array inside the NPZ
+            raise InputError(f"holds pickled objects, which are never loaded ({err})", path) from err
+        except (OSError, zipfile.BadZipFile, EOFError) as err:
+            raise InputError(f"damaged NPZ file ({err})", path) from err
+
+
+def _meta(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
+    if "meta" not in arrays:
+        return None
+    raw = arrays["meta"]
+    if raw.dtype.kind != "U" or raw.ndim != 0:
+        raise InputError("meta must be one JSON string", path, field="meta")
+    try:
+        meta = json.loads(str(raw))
+    except ValueError as err:
+        raise InputError(f"meta is not valid JSON ({err})", path, field="meta") from err
+    if not isinstance(meta, dict):
+        raise InputError("meta must be a JSON object", path, field="meta")
+    if meta.get("format", KPM_FORMAT) != KPM_FORMAT:
+        raise InputError(f"not a KPM file (meta format {meta.get('format')!r})", path, field="meta")
+    version = meta.get("format_version", KPM_FORMAT_VERSION)
+    if version != KPM_FORMAT_VERSION:
+        raise FormatVersionError(
+            f"KPM format version {version} is not supported (this app reads version {KPM_FORMAT_VERSION})",
+            path, field="format_version",
+        )
+    return meta
+
+
+def _labels(arrays: dict[str, np.ndarray], name: str, n: int, default: str, path: Path) -> np.ndarray:
+    if name not in arrays:
+        return np.full(n, default)
+    arr = arrays[name]
+    if arr.dtype.kind not in "US" or arr.shape != (n,):
+        raise InputError(f"must be {n} strings, got dtype {arr.dtype} shape {arr.shape}", path, field=name)
+    return arr.astype(str)
+
+
+def load_kpm(path: str | os.PathLike) -> KPMSet:
+    """Read a KPM file (or a plain NPY/NPZ holding ``X``), checking every field.
+
+    Returns
+    -------
+    KPMSet
+
+    Raises
+    ------
+    InputError
+        Not an NPZ/NPY, pickled contents, a missing ``X``, wrong shapes or dtypes, NaN/inf in
+        ``X`` (the field is named).
+    FormatVersionError
+        Written by another KPM format version.
+    """
+    path = Path(path)
+    arrays = _open(path)
+    meta = _meta(arrays, path)
+    if "X" not in arrays:
+        raise InputError("missing array 'X' (the (n, 136) KPM matrix)", path, field="X")
+    X = arrays["X"]
+    if X.dtype.kind not in "fiu":
+        raise InputError(f"must be numeric, got dtype {X.dtype}", path, field="X")
+    if X.ndim != 2 or X.shape[1] != N_FEATURES:
+        raise InputError(f"must have shape (n, {N_FEATURES}), got {X.shape}", path, field="X")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise InputError(f"NaN or inf in {int(bad.any(axis=1).sum())} row(s), first row {row}", path, field="X")
+    n = X.shape[0]
+    if "mask" in arrays:
+        mask = arrays["mask"]
+        if mask.shape != (n, N_POINTS):
+            raise InputError(f"must have shape ({n}, {N_POINTS}), got {mask.shape}", path, field="mask")
+        if mask.dtype != bool:
+            if mask.dtype.kind not in "iu" or not np.isin(mask, (0, 1)).all():
+                raise InputError(f"must be boolean, got dtype {mask.dtype}", path, field="mask")
+            mask = mask.astype(bool)
+        X[~point_mask_to_feature_mask(mask)] = 0.0
+    else:
+        mask = np.ones((n, N_POINTS), dtype=bool)
+    subject = _labels(arrays, "subject", n, path.stem, path)
+    sequence = _labels(arrays, "sequence", n, path.stem, path)
+    if "frame" in arrays:
+        frame = arrays["frame"]
+        if frame.dtype.kind not in "iu" or frame.shape != (n,):
+            raise InputError(f"must be {n} integers, got dtype {frame.dtype} shape {frame.shape}", path, field="frame")
+    else:
+        frame = np.arange(n)
+    if meta is None:
+        meta = {"format": "plain", "sources": [str(path)]}
+    return KPMSet(X=X, mask=mask, subject=subject, sequence=sequence, frame=frame, meta=meta)

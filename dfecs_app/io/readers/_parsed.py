@@ -1,0 +1,86 @@
+"""What every format reader returns before subject/sequence naming, and shared conversions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.core.landmarks import LAYOUTS, expand_to_68
+
+
+@dataclass
+class Parsed:
+    """Frames read from one file.
+
+    Attributes
+    ----------
+    points : ndarray, shape (n, 68, 2)
+    mask : ndarray of bool, shape (n, 68)
+    frame : ndarray of int, shape (n,), or None
+        Frame ids from the file; None for per-frame files (named from the path).
+    subject, sequence : ndarray of str, shape (n,), or None
+        Ids carried by the file itself (generic CSV/NPZ columns, OpenFace face_id).
+    per_frame : bool
+        True when the file holds one frame of a sequence spread over many files.
+    notes : list of str
+    """
+
+    points: np.ndarray
+    mask: np.ndarray
+    frame: np.ndarray | None = None
+    subject: np.ndarray | None = None
+    sequence: np.ndarray | None = None
+    per_frame: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def planar_to_points(xy: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``[x_0..x_{N-1}, y_0..y_{N-1}]`` (n, 2N) of a source layout -> 68 layout + mask."""
+    n_pts = len(LAYOUTS[layout])
+    pts = np.stack([xy[:, :n_pts], xy[:, n_pts:]], axis=-1)
+    if layout == "68":  # nothing to place: skip the copy through fancy indexing
+        return pts, np.ones(pts.shape[:2], dtype=bool)
+    return expand_to_68(pts, layout)
+
+
+def guess_row_order(xy: np.ndarray, n_pts: int) -> str:
+    """'planar' ``[x0..xN-1, y0..yN-1]`` or 'interleaved' ``[x0, y0, x1, y1, ...]``.
+
+    Headerless rows do not say which. In the right reading, consecutive landmarks (which run
+    along contours: jaw, brows, nose, eyes, lips) are close together relative to the size of
+    the face; in the wrong one they jump about. The reading with the smaller median ratio of
+    neighbour distance to face spread wins.
+    """
+    sample = xy[: min(len(xy), 200)]
+    finite = np.isfinite(sample).all(axis=1)
+    sample = sample[finite]
+    if not len(sample):
+        return "planar"
+    planar = np.stack([sample[:, :n_pts], sample[:, n_pts:]], axis=-1)
+    inter = sample.reshape(len(sample), n_pts, 2)
+
+    def roughness(p: np.ndarray) -> float:
+        step = np.linalg.norm(np.diff(p, axis=1), axis=-1).mean(axis=1)
+        spread = np.sqrt(((p - p.mean(axis=1, keepdims=True)) ** 2).sum(-1).mean(axis=1))
+        return float(np.median(step / np.maximum(spread, 1e-12)))
+
+    return "planar" if roughness(planar) <= roughness(inter) else "interleaved"
+
+
+def rows_to_points(xy: np.ndarray, layout: str, order: str) -> tuple[np.ndarray, np.ndarray]:
+    """Headerless rows in ``order`` ('planar' or 'interleaved') -> 68 layout + mask."""
+    if order == "interleaved":
+        n_pts = len(LAYOUTS[layout])
+        return expand_to_68(xy.reshape(len(xy), n_pts, 2), layout)
+    return planar_to_points(xy, layout)
+
+
+def drop_note(path: Path, dropped: np.ndarray, frames: np.ndarray, reason: str) -> str:
+    """A note for the dropped rows ``dropped`` (bool, shape (n,)) of a file."""
+    idx = np.flatnonzero(dropped)
+    shown = ", ".join(str(int(f)) for f in frames[idx[:10]])
+    more = f", ... ({idx.size - 10} more)" if idx.size > 10 else ""
+    return (f"{path}: dropped {idx.size} of {dropped.size} frames ({reason}): "
+            f"frames {shown}{more}")

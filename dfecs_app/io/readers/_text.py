@@ -1,0 +1,278 @@
+"""Text decoding and fast numeric parsing of delimited landmark tables.
+
+Parsing is vectorized: ``np.loadtxt`` (C) converts the landmark columns in one call. Only
+when it fails does a slow row-by-row pass run, to name the exact line and column at fault.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.core.landmarks import LAYOUTS
+from dfecs_app.errors import InputError
+
+
+class NotLandmarkData(InputError):
+    """A readable file that holds no landmark data (skipped when met inside a directory)."""
+
+
+#: Point counts of the supported source layouts, largest first.
+POINT_COUNTS: tuple[int, ...] = tuple(sorted((len(v) for v in LAYOUTS.values()), reverse=True))
+_EMPTY_FIELD = re.compile(r"(^|,)[ \t]*(?=,|\r?$)", flags=re.M)
+_X_COL = re.compile(r"^x_(\d+)$")
+_Y_COL = re.compile(r"^y_(\d+)$")
+
+
+def _has_empty_field(text: str) -> bool:
+    """Quick test for an empty comma-separated field (before the slower regex fill)."""
+    return (",," in text or ", ," in text or ",\n" in text or "\n," in text
+            or text.startswith(",") or text.endswith(",") or ",\r" in text
+            or ((", " in text or ",\t" in text)
+                and re.search(r",[ \t]+(,|$)", text, flags=re.M) is not None))
+
+
+def read_text(path: Path) -> str:
+    """Decode a file as UTF-8 (a BOM is allowed); InputError if empty or not UTF-8."""
+    data = Path(path).read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    if not data.strip():
+        raise InputError("empty file", path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            "save the file as UTF-8", path, line) from None
+
+
+def check_point_count(path: Path, n: int, what: str, line: int | None = None,
+                      required: int | None = None) -> str:
+    """The layout name ('68', '66', '49') of ``n`` points, else InputError."""
+    allowed = (required,) if required else POINT_COUNTS
+    if n not in allowed:
+        expected = " or ".join(str(a) for a in allowed)
+        raise InputError(f"{what} has {n} points; expected {expected}", path, line)
+    return str(n)
+
+
+def split_fields(line: str, sep: str | None) -> list[str]:
+    """Fields of one line (``sep`` None = runs of whitespace), stripped."""
+    if sep is None:
+        return line.split()
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep, skipinitialspace=True))]
+
+
+def guess_separator(line: str) -> str | None:
+    """',' or tab when present in ``line``, else None (whitespace)."""
+    if "," in line:
+        return ","
+    if "\t" in line:
+        return "\t"
+    if ";" in line:
+        return ";"
+    return None
+
+
+def is_numeric_line(fields: list[str]) -> bool:
+    try:
+        for f in fields:
+            float(f)
+    except ValueError:
+        return False
+    return bool(fields)
+
+
+@dataclass
+class TextTable:
+    """A delimited text table: optional header, data lines and their 1-based line numbers."""
+
+    path: Path
+    columns: list[str] | None
+    lines: list[str]
+    line_no: np.ndarray
+    sep: str | None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+    @property
+    def n_columns(self) -> int:
+        if self.columns is not None:
+            return len(self.columns)
+        return len(split_fields(self.lines[0], self.sep)) if self.lines else 0
+
+    def column_name(self, j: int) -> str:
+        return self.columns[j] if self.columns is not None else f"column {j + 1}"
+
+    def error(self, message: str, row: int | None = None, col: int | None = None) -> InputError:
+        """An InputError located at data row ``row`` and column index ``col``."""
+        line = None if row is None else int(self.line_no[row])
+        field = None if col is None else self.column_name(col)
+        return InputError(message, self.path, line, field)
+
+    def index(self, name: str, required: bool = True) -> int | None:
+        """Column index of ``name`` (case-sensitive), None or InputError when absent."""
+        if self.columns is not None and name in self.columns:
+            return self.columns.index(name)
+        if required:
+            raise InputError(f"missing column {name!r}", self.path, 1)
+        return None
+
+    def check_column_counts(self) -> None:
+        """InputError naming the first line whose number of fields differs from the header."""
+        n = self.n_columns
+        quoted = any('"' in ln for ln in self.lines)
+        if self.sep is None:
+            counts = np.fromiter((len(ln.split()) for ln in self.lines), dtype=np.int64,
+                                 count=len(self.lines))
+        elif quoted:
+            counts = np.fromiter((len(split_fields(ln, self.sep)) for ln in self.lines),
+                                 dtype=np.int64, count=len(self.lines))
+        else:
+            counts = np.fromiter((ln.count(self.sep) + 1 for ln in self.lines), dtype=np.int64,
+                                 count=len(self.lines))
+        bad = np.flatnonzero(counts != n)
+        if bad.size:
+            r = int(bad[0])
+            raise self.error(f"{counts[r]} fields, expected {n} (as in the first line)", r)
+
+    def floats(self, cols: list[int] | np.ndarray) -> np.ndarray:
+        """Float values of the given columns, shape (n_rows, len(cols)); empty fields are NaN.
+
+        Raises InputError naming line and column of the first value that is not a number.
+        """
+        cols = [int(c) for c in cols]
+        if not self.lines:
+            return np.empty((0, len(cols)))
+        text = self._text()
+        if '"' not in text:
+            try:
+                return np.loadtxt(io.StringIO(text), delimiter=self.sep, usecols=cols,
+                                  dtype=np.float64, ndmin=2, comments=None)
+            except ValueError:
+                pass  # locate the culprit below
+        return self._floats_slow(cols)
+
+    def _text(self) -> str:
+        """The data lines joined, empty fields written as ``nan`` (computed once)."""
+        cached = getattr(self, "_joined", None)
+        if cached is None:
+            cached = "\n".join(self.lines)
+            if self.sep == "," and _has_empty_field(cached):
+                cached = _EMPTY_FIELD.sub(r"\1nan", cached)
+            self._joined = cached
+        return cached
+
+    def _floats_slow(self, cols: list[int]) -> np.ndarray:
+        out = np.empty((len(self.lines), len(cols)))
+        for r, ln in enumerate(self.lines):
+            fields = split_fields(ln, self.sep)
+            for k, c in enumerate(cols):
+                if c >= len(fields):
+                    raise self.error(f"{len(fields)} fields, expected {self.n_columns}", r)
+                value = fields[c]
+                if value == "":
+                    out[r, k] = np.nan
+                    continue
+                try:
+                    out[r, k] = float(value)
+                except ValueError:
+                    raise self.error(f"not a number: {value!r}", r, c) from None
+        return out
+
+    def strings(self, col: int) -> list[str]:
+        """The raw (stripped) values of one column."""
+        if self.sep is not None and not any('"' in ln for ln in self.lines):
+            return [ln.split(self.sep)[col].strip() for ln in self.lines]
+        return [split_fields(ln, self.sep)[col] for ln in self.lines]
+
+    def check_finite(self, values: np.ndarray, cols: list[int] | np.ndarray,
+                     rows: np.ndarray | None = None, what: str = "coordinate") -> None:
+        """InputError at the first NaN/inf in ``values`` (restricted to ``rows`` if given)."""
+        bad = ~np.isfinite(values)
+        if rows is not None:
+            bad &= np.asarray(rows, dtype=bool)[:, None]
+        if bad.any():
+            r, k = np.argwhere(bad)[0]
+            raise self.error(f"{what} is {values[r, k]} (a number is required)", int(r), int(cols[k]))
+
+
+def load_table(path: Path, text: str, header: bool) -> TextTable:
+    """Split ``text`` into header and data lines (blank lines skipped)."""
+    raw = text.splitlines()
+    keep = [i for i, ln in enumerate(raw) if ln.strip()]
+    if not keep:
+        raise InputError("empty file", path)
+    first = raw[keep[0]]
+    sep = guess_separator(first)
+    columns = None
+    if header:
+        columns = split_fields(first, sep)
+        keep = keep[1:]
+        if not keep:
+            raise InputError("no data rows after the header", path, 1)
+    lines = [raw[i] for i in keep]
+    table = TextTable(Path(path), columns, lines, np.asarray(keep, dtype=np.int64) + 1, sep)
+    table.check_column_counts()
+    return table
+
+
+def landmark_columns(table: TextTable, required: int | None = None) -> tuple[str, list[int]]:
+    """Layout and column indices ``[x_0..x_{N-1}, y_0..y_{N-1}]`` of a header table.
+
+    Raises NotLandmarkData when there are no ``x_i``/``y_i`` columns, InputError when they
+    are inconsistent or of an unsupported count (e.g. 67 points).
+    """
+    assert table.columns is not None
+    xs = {int(m.group(1)): j for j, c in enumerate(table.columns) if (m := _X_COL.match(c))}
+    ys = {int(m.group(1)): j for j, c in enumerate(table.columns) if (m := _Y_COL.match(c))}
+    if not xs and not ys:
+        raise NotLandmarkData("no landmark columns x_0.., y_0.. in the header", table.path, 1)
+    if set(xs) != set(ys):
+        missing = sorted(set(xs) ^ set(ys))
+        raise InputError(f"x_i and y_i columns do not match (unpaired index {missing[0]})",
+                         table.path, 1)
+    n = len(xs)
+    if set(xs) != set(range(n)):
+        gap = min(set(range(n)) - set(xs))
+        raise InputError(f"landmark columns are not numbered 0..{n - 1} (x_{gap} missing)",
+                         table.path, 1)
+    layout = check_point_count(table.path, n, "the header", 1, required)
+    return layout, [xs[i] for i in range(n)] + [ys[i] for i in range(n)]
+
+
+def sniff(path: Path, text: str) -> tuple[str, int, int]:
+    """Classify a text file by content.
+
+    Returns
+    -------
+    kind : {'header', 'points', 'rows'}
+        A header line; lines of exactly two numbers (one frame per file); or rows of more
+        numbers (one frame per row).
+    n_lines : int
+        Number of non-blank lines.
+    n_fields : int
+        Fields in the first line.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise InputError("empty file", path)
+    sep = guess_separator(lines[0])
+    fields = split_fields(lines[0], sep)
+    if not is_numeric_line(fields):
+        return "header", len(lines), len(fields)
+    if len(fields) == 2:
+        return "points", len(lines), 2
+    if len(fields) < 2:
+        raise NotLandmarkData("not landmark data (one number per line)", path, 1)
+    return "rows", len(lines), len(fields)

@@ -1,0 +1,48 @@
+"""DISFA per-frame MATLAB files: a ``pts`` array of shape (66, 2) (x, y) per frame.
+
+Read with ``scipy.io.loadmat`` (MATLAB v4-v7.2 files; no pickles involved). The 66 points
+are the 68 layout without the inner lip corners 60 and 64, which are marked missing. A
+(68, 2) or (49, 2) ``pts`` array is accepted as well.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from dfecs_app.core.landmarks import expand_to_68
+from dfecs_app.errors import InputError
+from dfecs_app.io.readers._parsed import Parsed
+from dfecs_app.io.readers._text import check_point_count
+
+#: Variable names looked up, in order.
+MAT_KEYS = ("pts", "points", "landmarks")
+
+
+def read_disfa_mat(path: Path, *, required: int | None = None) -> Parsed:
+    """Read one frame from a ``.mat`` file; see the module docstring."""
+    if Path(path).stat().st_size == 0:
+        raise InputError("empty file", path)
+    try:
+        data = scipy.io.loadmat(str(path))
+    except NotImplementedError:
+        raise InputError("MATLAB v7.3 (HDF5) files are not supported; save with '-v7'",
+                         path) from None
+    except (ValueError, TypeError, OSError) as err:
+        raise InputError(f"not a readable MATLAB .mat file ({err})", path) from None
+    key = next((k for k in MAT_KEYS if k in data), None)
+    if key is None:
+        names = ", ".join(k for k in data if not k.startswith("__")) or "none"
+        raise InputError(f"no 'pts' array (variables: {names})", path)
+    arr = np.asarray(data[key])
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"'{key}' has shape {arr.shape}; expected (66, 2) numbers", path, field=key)
+    layout = check_point_count(path, arr.shape[0], f"'{key}'", None, required)
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        r = int(np.argwhere(~np.isfinite(arr))[0][0])
+        raise InputError(f"point {r} is not finite ({arr[r].tolist()})", path, field=key)
+    points, mask = expand_to_68(arr[None], layout)
+    return Parsed(points, mask, per_frame=True)

@@ -1,0 +1,74 @@
+"""OpenFace 2.x FeatureExtraction CSV (one row per frame and face).
+
+Both layouts are read: the old one (``", "`` separators, no ``face_id``) and the new one
+(``","``, with ``face_id``). Landmarks come from ``x_0..x_67, y_0..y_67`` (2-D, pixels); the
+3-D ``X_i/Y_i/Z_i`` columns are ignored. Frames whose ``success`` is 0, or whose
+``confidence`` is below ``min_confidence``, are dropped and reported in the notes.
+With several ``face_id`` values each face becomes its own subject ``<stem>_face<id>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app.io.readers._parsed import Parsed, drop_note, planar_to_points
+from dfecs_app.io.readers._text import TextTable, landmark_columns, load_table
+
+#: Frames tracked with less confidence than this are dropped by default.
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+def is_openface(columns: list[str]) -> bool:
+    """Header test: a ``frame`` column and ``success`` or ``confidence``."""
+    return "frame" in columns and ("success" in columns or "confidence" in columns)
+
+
+def as_int(table: TextTable, values: np.ndarray, col: int) -> np.ndarray:
+    """An integer id column (frame, face_id), InputError at the first non-integer value."""
+    bad = ~np.isfinite(values) | (values != np.round(values))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise table.error(f"not an integer: {values[r]}", r, col)
+    return values.astype(np.int64)
+
+
+def read_columns(table: TextTable, names: list[str], cols: list[int]) -> tuple[dict, np.ndarray]:
+    """Parse the optional named columns and the landmark columns in one pass.
+
+    Returns ({name: (column index, values (n,))} for the names present, landmarks (n, k)).
+    """
+    idx = {n: j for n in names if (j := table.index(n, required=False)) is not None}
+    values = table.floats(list(idx.values()) + list(cols))
+    named = {n: (j, values[:, k]) for k, (n, j) in enumerate(idx.items())}
+    return named, values[:, len(idx):]
+
+
+def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                  required: int | None = None) -> Parsed:
+    """Read an OpenFace 2.x CSV; see the module docstring."""
+    table = load_table(path, text, header=True)
+    layout, cols = landmark_columns(table, required)
+    table.index("frame")
+    named, xy = read_columns(table, ["frame", "success", "confidence", "face_id"], cols)
+    frame = as_int(table, *named["frame"][::-1])
+    keep = np.ones(table.n_rows, dtype=bool)
+    notes = []
+    reasons = []
+    if "success" in named:
+        keep &= named["success"][1] == 1
+        reasons.append("success=0")
+    if "confidence" in named:
+        keep &= named["confidence"][1] >= min_confidence
+        reasons.append(f"confidence < {min_confidence:g}")
+    if not keep.all():
+        notes.append(drop_note(path, ~keep, frame, " or ".join(reasons)))
+    table.check_finite(xy, cols, rows=keep)
+    subject = None
+    if "face_id" in named:
+        face = as_int(table, *named["face_id"][::-1])
+        if np.unique(face[keep]).size > 1:
+            subject = np.char.add(f"{Path(path).stem}_face", face.astype(str))[keep]
+    points, mask = planar_to_points(xy[keep], layout)
+    return Parsed(points, mask, frame=frame[keep], subject=subject, notes=notes)

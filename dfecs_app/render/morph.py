@@ -1,0 +1,375 @@
+"""Projected AU images (SI 7.1): the neutral image morphed with pychubby onto projected AU keypoints.
+
+Route
+-----
+The neutral face becomes a :class:`pychubby.detect.LandmarkFace` built from its known
+landmarks (no detection, no model download). The projected AU keypoints come from
+:func:`dfecs_app.core.projection.project_au` (the one place where AU displacements are mapped
+into the image). pychubby's :meth:`DisplacementField.generate` interpolates the old -> new
+landmark displacements over the image (linear radial basis functions, image corners fixed) and
+:meth:`DisplacementField.warp` (``cv2.remap``) resamples the image — exactly what pychubby's
+own actions do in ``Action.pts2inst``, without the reference-space machinery that makes
+scikit-image 0.26 warn.
+
+Region
+------
+pychubby's field is global: with only the image corners fixed, an AU at the lips shifts the
+background by a fraction of a pixel too and, for large images, the RBF evaluation needs
+``H * W * 72 * 8`` bytes (1.2 GB for 1080p). By default the warp is therefore restricted to
+the face region — the landmarks' bounding box grown by ``margin`` face sizes on each side —
+with a ring of fixed points on that region's border, so everything outside it is untouched
+and there is no seam. ``margin=None`` warps the whole image exactly as pychubby does.
+
+pychubby and your home folder
+-----------------------------
+Importing pychubby creates ``~/.pychubby`` (its dlib model cache, unused here). When the home
+folder is not writable, :func:`load_pychubby` retries the import with ``HOME`` pointing at a
+folder in the temporary directory for the duration of the import; nothing else uses it.
+pychubby's ``detect`` module also imports ``matplotlib.pyplot`` (no figure is created) and
+``dlib``; call :func:`load_pychubby` once from the main thread at start-up to pay that cost
+early.
+
+Threads
+-------
+:func:`morph_au` holds no global state and may run in any thread. :class:`MorphCache` is
+guarded by a lock; the morph itself runs outside the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from dfecs_app.core.landmarks import N_FEATURES, N_POINTS
+from dfecs_app.core.progress import TaskState, ensure_state
+from dfecs_app.core.projection import project_au
+from dfecs_app.errors import InputError, MissingResourceError
+
+__all__ = ["load_pychubby", "morph_au", "morph_region", "morph_aus", "MorphCache"]
+
+_IMPORT_LOCK = threading.Lock()
+_PYCHUBBY: dict[str, ModuleType] = {}
+
+#: Fixed points per side of the warped region's border.
+_BORDER_POINTS_PER_SIDE = 8
+
+
+def _import_pychubby_modules() -> dict[str, ModuleType]:
+    with warnings.catch_warnings():
+        # scikit-image 0.26 and pkg_resources-era code warn on import; none of it concerns us.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        import pychubby.base
+        import pychubby.detect
+    return {"base": pychubby.base, "detect": pychubby.detect}
+
+
+def load_pychubby() -> dict[str, ModuleType]:
+    """Import pychubby once (thread-safe) and return its ``base`` and ``detect`` modules.
+
+    Raises
+    ------
+    MissingResourceError
+        pychubby (or its dependencies dlib, OpenCV) is not installed.
+    """
+    with _IMPORT_LOCK:
+        if _PYCHUBBY:
+            return _PYCHUBBY
+        try:
+            try:
+                modules = _import_pychubby_modules()
+            except OSError:
+                # ~/.pychubby could not be created: import once more with a writable HOME.
+                home = os.path.join(tempfile.gettempdir(), "dfecs-pychubby-home")
+                old = os.environ.get("HOME")
+                os.environ["HOME"] = home
+                try:
+                    modules = _import_pychubby_modules()
+                finally:
+                    if old is None:
+                        os.environ.pop("HOME", None)
+                    else:
+                        os.environ["HOME"] = old
+        except ImportError as err:
+            raise MissingResourceError(
+                f"projected AU images need pychubby 0.2 with dlib and OpenCV ({err}); install "
+                "them with `pip install --no-deps pychubby==0.2` beside dlib-bin and "
+                "opencv-python-headless") from err
+        _PYCHUBBY.update(modules)
+        return _PYCHUBBY
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise InputError(f"the neutral image must be a uint8 (H, W) or (H, W, 3|4) array, got "
+                         f"{image.dtype} {image.shape}", field="image")
+    return np.ascontiguousarray(image)
+
+
+def _check_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape != (N_POINTS, 2):
+        raise InputError(f"the neutral face needs all {N_POINTS} landmarks as a ({N_POINTS}, 2) "
+                         f"array, got {points.shape}", field="landmarks")
+    if not np.isfinite(points).all():
+        raise InputError("the neutral face needs all 68 landmarks to be morphed; some are missing",
+                         field="landmarks")
+    h, w = shape
+    if (points[:, 0] < 0).any() or (points[:, 0] > w - 1).any() or (points[:, 1] < 0).any() or (points[:, 1] > h - 1).any():
+        raise InputError(f"some landmarks lie outside the {w}x{h} image: wrong landmarks file?",
+                         field="landmarks")
+    if len(np.unique(points, axis=0)) != N_POINTS:
+        raise InputError("two neutral landmarks lie on the same pixel; move one of them",
+                         field="landmarks")
+    return points
+
+
+def morph_region(points: np.ndarray, shape: tuple[int, int], margin: float | None = 0.5) -> tuple[int, int, int, int]:
+    """The image region warped for a face: ``(x0, y0, x1, y1)``, end-exclusive.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 2)
+        Keypoints (neutral and projected) that must lie inside the region.
+    shape : (int, int)
+        Image height and width.
+    margin : float or None
+        Border added on each side, in units of the face size (the larger side of the points'
+        bounding box). ``None``: the whole image.
+    """
+    h, w = shape
+    if margin is None:
+        return 0, 0, w, h
+    lo = points.min(axis=0)
+    hi = points.max(axis=0)
+    pad = margin * float(max(hi - lo)) + 2.0
+    x0 = max(0, int(np.floor(lo[0] - pad)))
+    y0 = max(0, int(np.floor(lo[1] - pad)))
+    x1 = min(w, int(np.ceil(hi[0] + pad)) + 1)
+    y1 = min(h, int(np.ceil(hi[1] + pad)) + 1)
+    return x0, y0, x1, y1
+
+
+def _border_points(width: int, height: int) -> np.ndarray:
+    """Fixed points along the border of a ``width x height`` region (corners excluded:
+    pychubby anchors those itself)."""
+    n = _BORDER_POINTS_PER_SIDE
+    xs = np.linspace(0, width - 1, n + 1)[1:-1]
+    ys = np.linspace(0, height - 1, n + 1)[1:-1]
+    top = np.column_stack([xs, np.zeros_like(xs)])
+    bottom = np.column_stack([xs, np.full_like(xs, height - 1)])
+    left = np.column_stack([np.zeros_like(ys), ys])
+    right = np.column_stack([np.full_like(ys, width - 1), ys])
+    return np.vstack([top, bottom, left, right])
+
+
+def morph_au(
+    image: np.ndarray,
+    neutral_points: np.ndarray,
+    au: np.ndarray,
+    intensity: float = 1.0,
+    *,
+    margin: float | None = 0.5,
+    order: int = 1,
+) -> np.ndarray:
+    """The projected AU image: ``image`` morphed so its landmarks move by the AU (SI 7.1).
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3) (also (H, W) or (H, W, 4))
+        The neutral face image.
+    neutral_points : ndarray, shape (68, 2)
+        Its 68 landmarks in pixel coordinates (x, y), 0-based, y down; all present.
+    au : ndarray, shape (136,)
+        The AU as a KPM vector ``[x0..x67, y0..y67]`` in standardized units.
+    intensity : float
+        Multiplier of the AU (0 gives the neutral image back).
+    margin : float or None
+        Warp only the face region grown by this many face sizes on each side (see the module
+        docstring); ``None`` warps the whole image as pychubby does.
+    order : {0, 1, 2}
+        Interpolation order of the warp (pychubby's: nearest, linear, cubic).
+
+    Returns
+    -------
+    ndarray of uint8, same shape as ``image``
+        A new array; ``image`` is not modified.
+
+    Raises
+    ------
+    InputError
+        Bad image or landmarks (named), or an intensity so large that projected keypoints
+        coincide.
+    MissingResourceError
+        pychubby is not installed.
+    """
+    image = _check_image(image)
+    au = np.asarray(au, dtype=np.float64)
+    if au.shape != (N_FEATURES,):
+        raise InputError(f"an AU must be a vector of {N_FEATURES} numbers, got shape {au.shape}",
+                         field="au")
+    points = _check_points(neutral_points, image.shape[:2])
+    new_points = project_au(points, au, intensity)
+    if np.abs(new_points - points).max() < 1e-6:
+        return image.copy()
+    if len(np.unique(np.round(new_points, 6), axis=0)) != N_POINTS:
+        raise InputError(f"at intensity {intensity:g} some projected keypoints coincide; lower the "
+                         "intensity", field="intensity")
+
+    modules = load_pychubby()
+    x0, y0, x1, y1 = morph_region(np.vstack([points, new_points]), image.shape[:2], margin)
+    region = image[y0:y1, x0:x1]
+    offset = np.array([x0, y0], dtype=np.float64)
+    face = modules["detect"].LandmarkFace(points - offset, region)  # validates 68 distinct points
+    old = face.points
+    new = new_points - offset
+    if margin is not None:
+        fixed = _border_points(x1 - x0, y1 - y0)
+        old = np.vstack([old, fixed])
+        new = np.vstack([new, fixed])
+    field = modules["base"].DisplacementField.generate(face.img_shape, old, new, anchor_corners=True,
+                                                       function="linear")
+    if not field.is_valid:
+        raise InputError("pychubby could not interpolate these landmark moves (non-finite field)",
+                         field="au")
+    warped = field.warp(np.ascontiguousarray(face.img), order=order)
+    out = image.copy()
+    out[y0:y1, x0:x1] = warped.reshape(region.shape)
+    return out
+
+
+def morph_aus(
+    image: np.ndarray,
+    neutral_points: np.ndarray,
+    components: np.ndarray,
+    intensity: float = 1.0,
+    *,
+    cache: MorphCache | None = None,
+    state: TaskState | None = None,
+    **kwargs: Any,
+) -> list[np.ndarray]:
+    """:func:`morph_au` for each row of ``components`` (q, 136), reporting progress.
+
+    Parameters
+    ----------
+    cache : MorphCache, optional
+        Reuse and store results.
+    state : TaskState, optional
+        Receives ``report("morph", i / q, ...)`` before each AU; cancelling raises
+        :class:`~dfecs_app.errors.Cancelled` between AUs.
+    **kwargs
+        ``margin``, ``order`` as in :func:`morph_au`.
+
+    Returns
+    -------
+    list of ndarray
+        One projected AU image per component.
+    """
+    state = ensure_state(state)
+    components = np.atleast_2d(np.asarray(components, dtype=np.float64))
+    q = components.shape[0]
+    out = []
+    for i, au in enumerate(components):
+        state.report("morph", i / q, f"projected AU image {i + 1}/{q}", index=i)
+        if cache is not None:
+            out.append(cache.get(image, neutral_points, au, intensity, **kwargs))
+        else:
+            out.append(morph_au(image, neutral_points, au, intensity, **kwargs))
+    state.report("morph", 1.0, f"{q} projected AU images", force=True)
+    return out
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class MorphCache:
+    """A thread-safe LRU cache of projected AU images.
+
+    Keys are content hashes of the image, the landmarks and the AU plus the intensity and the
+    warp options, so the same AU on the same face is morphed once whichever thread asks.
+    Returned images are read-only (they are shared); copy one before drawing on it.
+
+    Parameters
+    ----------
+    max_items : int
+        Images kept (a 512x512 RGB image is 0.8 MB).
+
+    Examples
+    --------
+    >>> cache = MorphCache(max_items=64)
+    >>> img = cache.get(image, points, model.components[0], intensity=1.5)  # doctest: +SKIP
+    """
+
+    def __init__(self, max_items: int = 64) -> None:
+        if max_items < 1:
+            raise ValueError("max_items must be at least 1")
+        self.max_items = int(max_items)
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(image: np.ndarray, neutral_points: np.ndarray, au: np.ndarray, intensity: float = 1.0,
+            **kwargs: Any) -> tuple:
+        """The cache key of one morph (hashes of the inputs, intensity, options)."""
+        return (
+            _digest(np.asarray(image)),
+            _digest(np.asarray(neutral_points, dtype=np.float64)),
+            _digest(np.asarray(au, dtype=np.float64)),
+            float(intensity),
+            tuple(sorted(kwargs.items())),
+        )
+
+    def get(self, image: np.ndarray, neutral_points: np.ndarray, au: np.ndarray,
+            intensity: float = 1.0, **kwargs: Any) -> np.ndarray:
+        """The projected AU image from the cache, morphed (and stored) if missing.
+
+        Same parameters as :func:`morph_au`.
+        """
+        key = self.key(image, neutral_points, au, intensity, **kwargs)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        result = morph_au(image, neutral_points, au, intensity, **kwargs)
+        result.setflags(write=False)
+        with self._lock:
+            self._items[key] = result
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return result
+
+    def __contains__(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def clear(self) -> None:
+        """Forget every image (e.g. when the neutral face changes)."""
+        with self._lock:
+            self._items.clear()
+

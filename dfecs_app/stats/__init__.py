@@ -1,0 +1,1 @@
+"""Statistics on ratings (agreement between raters). No Qt."""

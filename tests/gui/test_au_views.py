@@ -1,0 +1,91 @@
+"""AUs grid, large view, projected AU images (pychubby, off the GUI thread) and exports."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.projection import au_displacements
+from dfecs_app.core.synthetic import make_kpm_dataset
+from dfecs_app.render.morph import morph_au
+
+
+def _model(q: int = 6) -> AUModel:
+    _, _, comps, _ = make_kpm_dataset(10, n_components=q, random_state=1)
+    usage = np.array([1.0, 5.0, 3.0, 0.5, 4.0, 2.0])[:q]
+    return AUModel(components=comps, kind="dfecs", arrays={"usage": usage})
+
+
+def test_au_grid_fills_sorted_by_usage_and_scales(demo_window, qtbot) -> None:  # noqa: ANN001
+    win = demo_window
+    aus = win.panels["aus"]
+    with qtbot.waitSignal(aus.gridFilled, timeout=5000) as blocker:
+        win.document.set_model(_model())
+    assert blocker.args == [6] and len(aus.cells) == 6
+    assert list(aus.order) == [1, 4, 2, 5, 0, 3]  # decreasing usage
+    # the first cell draws AU 2 (most used): green points = neutral + displacement x scale
+    neutral = win.document.neutral_landmarks
+    comp = win.document.model.components[1]
+    aus.scale_slider.setValue(20)  # x2.0
+    xs, ys = aus.cells[0][1].moved.getData()
+    expected = neutral + au_displacements(neutral, comp, 2.0)
+    np.testing.assert_allclose(np.c_[xs, ys], expected)
+    ax, _ = aus.cells[0][1].arrows.getData()
+    assert len(ax) > 0  # arrows drawn
+
+    # clicking a cell selects it for the large view
+    plot = aus.cells[2][0]
+    center = plot.sceneBoundingRect().center()
+    view_pos = aus.grid.mapFromScene(center)
+    qtbot.mouseClick(aus.grid.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    assert aus.current == int(aus.order[2])
+    # keyboard: Right selects the next cell
+    aus.setFocus()
+    qtbot.keyClick(aus, Qt.Key.Key_Right)
+    assert aus.current == int(aus.order[3])
+
+
+def test_morph_one_au_in_worker_with_cache(demo_window, qtbot) -> None:  # noqa: ANN001
+    win = demo_window
+    proj = win.panels["projected"]
+    proj._debounce.stop()
+    win.document.set_model(_model())
+    proj._debounce.stop()  # morph only what this test asks for
+    doc = win.document
+    with qtbot.waitSignal(proj.imageReady, timeout=60000,
+                          check_params_cb=lambda c, i, img: c == 1) as blocker:
+        proj.request(1)
+    qtbot.waitUntil(lambda: proj._worker is None, timeout=10000)
+    comp, intensity, image = blocker.args
+    assert intensity == proj.intensity == 1.0
+    expected = morph_au(doc.neutral_image, doc.neutral_landmarks, doc.model.components[1], 1.0)
+    np.testing.assert_array_equal(image, expected)  # the same function as the CLI/render
+    diff = np.abs(image.astype(int) - doc.neutral_image.astype(int)).sum(axis=2)
+    assert diff.max() > 30  # the face moved
+    assert diff[:40, :40].max() == 0  # far from the face nothing changes
+    # a second request is served from the cache, without a new worker
+    misses = proj.cache.misses
+    with qtbot.waitSignal(proj.imageReady, timeout=5000):
+        proj.request(1)
+    assert proj.cache.misses == misses and proj._worker is None
+
+
+def test_exports_png_svg_csv(demo_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+    win = demo_window
+    proj = win.panels["projected"]
+    win.document.set_model(_model(q=3))
+    proj._debounce.stop()
+    with qtbot.waitSignal(proj.allReady, timeout=60000):
+        proj.morph_all()
+    qtbot.waitUntil(lambda: proj._worker is None, timeout=10000)
+    outs = proj.export_all(tmp_path / "images")
+    assert len(outs) == 6
+    grid_png = win.panels["aus"].export_grid(tmp_path / "grid.png")
+    grid_svg = win.panels["aus"].export_grid(tmp_path / "grid.svg")
+    one_svg = win.panels["aus"].export_selected(tmp_path / "au.svg")
+    for p in [*outs, grid_png, grid_svg, one_svg]:
+        assert p.exists() and p.stat().st_size > 500, p
+    assert grid_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in grid_svg.read_bytes()[:2000] and b"kpm-arrows" in grid_svg.read_bytes()
+    assert (tmp_path / "images" / "au_01.svg").read_text().count("data:image/png;base64") == 1

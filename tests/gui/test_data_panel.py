@@ -1,0 +1,67 @@
+"""Data panel: real landmark files from ../shared/data through the panel's load function."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dfecs_app.core.kpm import compute_kpm
+from dfecs_app.gui import dialogs
+from dfecs_app.io.frontalization_weights import load_frontalization_weights
+from dfecs_app.io.readers import read_landmarks
+
+
+def test_open_dlib_track_and_compute_kpms(window, qtbot, shared_data) -> None:  # noqa: ANN001
+    panel = window.panels["data"]
+    path = shared_data / "tracks" / "single_face_dlib68.csv"
+    with qtbot.waitSignal(panel.loaded, timeout=20000) as blocker:
+        panel.load_paths([path])
+    assert blocker.args == [72]
+    assert panel.tree.topLevelItemCount() == 1
+    item = panel.tree.topLevelItem(0)
+    assert item.text(2) == "72" and item.text(3) == "none"
+    # the scrubber shows raw and standardized landmarks of the chosen frame
+    panel.frame_slider.setValue(40)
+    raw = window.document.table.points[40]
+    xs, ys = panel.raw_face.neutral.getData()
+    assert np.allclose(np.c_[xs, ys], raw)
+    sx, _ = panel.std_face.neutral.getData()
+    assert len(sx) == 68 and abs(np.ptp(sx) - 800) < 80  # standardized units: jaw 800 apart
+
+    # pick frame 5 as this sequence's neutral, then compute with frontalization on
+    panel.frame_slider.setValue(5)
+    panel.use_current_frame_as_neutral()
+    assert "frame 5 (picked)" in panel.tree.topLevelItem(0).text(4)
+    assert window.document.frontalize
+    with qtbot.waitSignal(panel.kpmReady, timeout=30000) as blocker:
+        panel.compute_kpms()
+    kpm = window.document.kpm
+    assert blocker.args == [72] and kpm.X.shape == (72, 136)
+    # the same numbers as the core function the CLI calls
+    table = read_landmarks([str(path)])
+    ref = compute_kpm(table, neutral="first", frontalization=load_frontalization_weights("68"),
+                      neutral_overrides={(str(table.subject[0]), str(table.sequence[0])): 5})
+    np.testing.assert_allclose(kpm.X, ref.X, atol=1e-9)
+    assert np.abs(kpm.X[5]).max() < 1e-9  # the picked neutral frame has zero motion
+    assert window.document.dirty
+
+
+def test_open_openface_csv(window, qtbot, shared_data) -> None:  # noqa: ANN001
+    panel = window.panels["data"]
+    with qtbot.waitSignal(panel.loaded, timeout=20000):
+        panel.load_paths([shared_data / "tracks" / "OpenFace_Test.csv"])
+    table = window.document.table
+    assert table.points.shape[1:] == (68, 2) and len(table) > 50
+    assert panel.tree.topLevelItemCount() >= 1
+
+
+def test_bad_file_gives_a_dialog_and_keeps_the_project(window, qtbot, tmp_path) -> None:  # noqa: ANN001
+    bad = tmp_path / "broken.csv"
+    bad.write_text("x_0,y_0\n1,2,3\n", encoding="utf-8")
+    panel = window.panels["data"]
+    with qtbot.waitSignal(panel.message, timeout=20000, check_params_cb=lambda m: "failed" in m):
+        w = panel.load_paths([bad])
+    qtbot.waitUntil(w.isFinished, timeout=5000)
+    errors = [d for d in dialogs.shown if d.kind == "error"]
+    assert errors and "broken.csv" in errors[-1].text
+    assert window.document.table is None
+    assert panel.add_files_button.isEnabled()
