@@ -104,8 +104,8 @@ def test_the_real_smile_moves_the_lip_corners_outward_and_up(track, weights):
 def test_66_and_49_point_inputs(track, weights, layout, missing):
     pts, mask = L.expand_to_68(track[:, list(L.LAYOUTS[layout])], layout)
     table = L.LandmarkTable.from_frames(pts, mask, subject="s", sequence="q", source=f"{layout}.csv")
-    for fw in (None, weights.values()):
-        kpm = compute_kpm(table, frontalization=fw)
+    for fw, neutral in ((None, "first"), (weights.values(), "auto")):
+        kpm = compute_kpm(table, frontalization=fw, neutral=neutral)
         assert len(kpm) == len(track)
         np.testing.assert_array_equal(kpm.mask, np.tile(L.layout_mask(layout), (len(track), 1)))
         assert np.all(kpm.X[:, L.feature_indices(missing)] == 0)
@@ -141,6 +141,25 @@ def test_frames_that_cannot_be_standardized_are_dropped_and_reported(track, weig
     kpm = compute_kpm(table, frontalization=weights.values())
     # frame 6 lacks a 49-layout point: it fits no frontalization layout
     assert len(kpm) == len(track) - 2 and kpm.meta["n_dropped"] == 2
+
+
+def test_degenerate_frames_are_dropped_not_turned_into_nan(track):
+    pts = track.copy()
+    pts[9] = pts[9, 30]  # every point on one spot (a tracker's collapsed output)
+    table = L.LandmarkTable.from_frames(pts, subject="s", sequence="q", source="x")
+    kpm = compute_kpm(table)
+    assert len(kpm) == 71 and 9 not in kpm.frame and np.isfinite(kpm.X).all()
+    assert any("degenerate" in note for note in kpm.meta["notes"])
+
+
+def test_single_frame_sequences_are_reported(track):
+    table = L.LandmarkTable.concat([
+        L.LandmarkTable.from_frames(track[:1], subject="a", sequence="x", source="a.pts"),
+        L.LandmarkTable.from_frames(track[1:9], subject="b", sequence="y", source="b.csv"),
+    ])
+    kpm = compute_kpm(table)
+    assert np.all(kpm.X[0] == 0)
+    assert "1 sequence(s) have a single frame: their KPMs are all zero" in kpm.meta["notes"]
 
 
 def test_neutral_first_is_the_smallest_frame_id_not_the_first_row(track):
@@ -357,6 +376,20 @@ def test_downloads_are_verified_before_they_are_kept(shared_data, tmp_path):
     assert path == dest / name and FW.sha256_of(path.read_bytes()) == FW.SHA256[name]
 
 
+def test_only_the_weights_the_data_need_are_loaded(tmp_path, monkeypatch, shared_data):
+    mask = np.ones((4, 68), dtype=bool)
+    assert list(FW.load_frontalization_for(mask)) == ["68"]
+    mask[1, [60, 64]] = False
+    mask[2] = L.layout_mask("49")
+    assert list(FW.load_frontalization_for(mask)) == ["68", "66", "49"]
+    # a folder with only the public 68-point files serves 68-point data
+    for name in FW.file_names("68"):
+        shutil.copy(shared_data / "frontalization" / name, tmp_path / name)
+    assert list(FW.load_frontalization_for(np.ones((2, 68), bool), directory=tmp_path)) == ["68"]
+    with pytest.raises(MissingResourceError, match="landmarks_mean_face_66.npy|frontalization_weights_66.npy"):
+        FW.load_frontalization_for(mask, directory=tmp_path)
+
+
 def test_missing_weights_say_how_to_proceed(tmp_path, monkeypatch):
     monkeypatch.setenv(FW.ENV_VAR, str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -420,3 +453,21 @@ def test_cli_errors_are_one_line_and_write_nothing(readers_ready, shared_data, t
     assert "72 KPMs" in summary and f"note: skipped: {bad}" in summary
     assert dfecs(monkeypatch, "kpm", str(src), "--no-frontalize", "--neutral", "auto", "--out", str(out)) == 0
     assert load_kpm(out).meta["frontalization"] is None
+
+
+def test_cli_on_many_real_inputs_at_once(readers_ready, shared_data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "kpm.npz"
+    tracks = shared_data / "tracks"
+    code = dfecs(monkeypatch, "kpm", str(tracks / "OpenFace_Test.csv"), str(tracks / "news_sample"),
+                 str(tracks / "single_face_dlib68.csv"), str(shared_data / "pts"),
+                 "--neutral", "auto", "--out", str(out))
+    assert code == 0
+    summary = capsys.readouterr().out
+    kpm = load_kpm(out)
+    n_files = 1 + len(list((tracks / "news_sample").glob("*.csv"))) + 1 + len(list((shared_data / "pts").glob("*.pts")))
+    assert len(np.unique(np.char.add(kpm.subject, kpm.sequence))) == n_files == 15
+    assert np.isfinite(kpm.X).all() and kpm.mask.all()
+    assert "single frame" in summary  # the three hand-annotated .pts faces
+    # every sequence's own neutral row is zero, and real motion elsewhere is tens of units
+    assert np.abs(kpm.X).max() > 20
+    assert np.all(kpm.X[np.abs(kpm.X).sum(axis=1) == 0].shape[0] >= n_files)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.errors import FormatVersionError, InputError
+from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.project import (
     Dataset,
     ModelRef,
@@ -86,8 +88,9 @@ def test_round_trip_and_move_the_folder(tmp_path):
     assert loaded.models[0].path.parent == side / "models"
     np.testing.assert_array_equal(loaded.models[0].load().components, project.models[0].model.components)
     assert loaded.models[1].load().kind == "pca"
-    np.testing.assert_array_equal(loaded.datasets[1].paths and loaded.test_sets[1].load().X,
-                                  project.test_sets[1].kpm.X)
+    np.testing.assert_array_equal(loaded.test_sets[1].load().X, project.test_sets[1].kpm.X)
+    assert loaded.datasets[1].paths[0].parent == side / "kpm"
+    np.testing.assert_array_equal(load_kpm(loaded.datasets[1].paths[0]).X, project.datasets[1].kpm.X)
     np.testing.assert_array_equal(loaded.neutral_face.points, project.neutral_face.points)
     np.testing.assert_array_equal(loaded.neutral_face.mask, project.neutral_face.mask)
     assert loaded.datasets[0].neutral_overrides == {("s1", "q1"): 12, ("s2", "q0"): 0}
@@ -225,3 +228,31 @@ def test_entries_validate_their_values():
     assert a == b
     b.points[3, 0] = 2.0
     assert a != b
+
+
+def test_resaving_without_a_model_removes_its_sidecar_file(tmp_path):
+    path = tmp_path / "p.dfecs.json"
+    rng = np.random.default_rng(0)
+    saved = save_project(path, Project(models=[
+        ModelRef(name="a", model=AUModel(rng.normal(size=(2, 136)), "dfecs")),
+        ModelRef(name="b", model=AUModel(rng.normal(size=(3, 136)), "dfecs"))]))
+    a, b = (m.path for m in saved.models)
+    assert a.is_file() and b.is_file()
+    resaved = save_project(path, replace(saved, models=saved.models[1:]))
+    assert not a.exists() and b.is_file()
+    assert load_project(path) == resaved
+
+
+def test_a_new_model_never_overwrites_a_referenced_file(tmp_path):
+    path = tmp_path / "p.dfecs.json"
+    rng = np.random.default_rng(1)
+    first = AUModel(rng.normal(size=(2, 136)), "dfecs")
+    saved = save_project(path, Project(models=[ModelRef(name="m", model=first)]))
+    newer = AUModel(rng.normal(size=(5, 136)), "dfecs")
+    # a new in-memory model of the same name placed first, the saved one (by file) second
+    both = save_project(path, Project(models=[ModelRef(name="m", model=newer),
+                                              ModelRef(name="old", path=saved.models[0].path)]))
+    assert both.models[0].path != both.models[1].path
+    loaded = load_project(path)
+    assert loaded.models[0].load().n_components == 5
+    np.testing.assert_array_equal(loaded.models[1].load().components, first.components)

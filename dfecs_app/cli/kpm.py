@@ -15,15 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from dfecs_app.cli._common import progress_bar
-from dfecs_app.core.geometry import FRONTALIZATION_LAYOUTS, frontalization_layout
 from dfecs_app.core.kpm import compute_kpm
 from dfecs_app.errors import InputError, MissingResourceError
-
-
-def _reader_formats() -> tuple[str, ...]:
-    from dfecs_app.io.readers import FORMATS
-
-    return tuple(FORMATS)
 
 
 def _neutral(value: str) -> str | int:
@@ -50,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="landmark files or folders")
-    p.add_argument("--format", default="auto",
-                   help="input format: auto (default) or a reader format name")
+    from dfecs_app.io.readers import FORMATS
+
+    p.add_argument("--format", default="auto", choices=("auto", *FORMATS), metavar="FORMAT",
+                   help="input format: auto (default: detected per file) or one of "
+                        + ", ".join(FORMATS))
     p.add_argument("--neutral", type=_neutral, default="first", metavar="first|auto|N",
                    help="neutral frame per group: the first frame (default), the least "
                         "expressive one (auto), or frame number N")
@@ -71,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dfecs_app.io.frontalization_weights import load_frontalization_set
+    from dfecs_app.io.frontalization_weights import load_frontalization_for
     from dfecs_app.io.kpm_file import save_kpm
     from dfecs_app.io.readers import read_landmarks
 
@@ -80,11 +76,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("is a directory; --out needs a file name", out)
     if out.suffix.lower() != ".npz":
         raise InputError("--out must end in .npz", out)
-    if args.format != "auto" and args.format not in _reader_formats():
-        raise InputError(
-            f"unknown format {args.format!r}; choose auto or one of {', '.join(_reader_formats())}",
-            field="--format",
-        )
 
     with progress_bar("reading") as state:
         table = read_landmarks(args.inputs, format=args.format, progress=state,
@@ -92,10 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     weights = None
     if not args.no_frontalize:
-        layouts = set(frontalization_layout(table.mask).tolist()) - {""}
-        needed = [name for name in FRONTALIZATION_LAYOUTS if name in layouts]
         try:
-            weights = load_frontalization_set(needed, directory=args.frontalization_dir)
+            weights = load_frontalization_for(table.mask, directory=args.frontalization_dir)
         except MissingResourceError as err:
             raise MissingResourceError(f"frontalization weights unavailable: {err}") from None
 

@@ -2,8 +2,8 @@
 
 Each video is one sequence; still images named on the command line form one sequence (in
 the order given), and the images of a directory form one sequence (natural name order; its
-videos are sequences of their own). With one sequence ``--out`` is the CSV file; with several
-it is a directory receiving ``<sequence>.csv`` per sequence. Every CSV is written atomically
+videos are sequences of their own). With one sequence ``--out`` is the CSV file (or an existing
+directory); with several it is a directory receiving ``<sequence>.csv`` per sequence. Every CSV is written atomically
 once its sequence is tracked, and is a valid input of ``dfecs kpm``.
 """
 
@@ -44,8 +44,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def plan_sequences(inputs: list[str]) -> list[tuple[str, Path | list[Path]]]:
-    """('video', path) or ('images', [paths]) per sequence, in input order."""
+def plan_sequences(inputs: list[str]) -> list[tuple[str, Path | list[Path], str | None]]:
+    """(kind, what, name) per sequence, in input order: ('video', path, None) or
+    ('images', [paths], directory name or None)."""
     seqs: list = []
     loose: list[Path] = []
     for raw in inputs:
@@ -58,16 +59,16 @@ def plan_sequences(inputs: list[str]) -> list[tuple[str, Path | list[Path]]]:
             if not images and not videos:
                 raise InputError("no videos or images in this directory", p)
             if images:
-                seqs.append(("images", images))
-            seqs.extend(("video", v) for v in videos)
+                seqs.append(("images", images, p.resolve().name))
+            seqs.extend(("video", v, None) for v in videos)
         elif not p.exists():
             raise InputError("no such file or directory", p)
         elif p.suffix.lower() in IMAGE_SUFFIXES:
             if not loose:
-                seqs.append(("images", loose))
+                seqs.append(("images", loose, None))
             loose.append(p)
         else:
-            seqs.append(("video", p))
+            seqs.append(("video", p, None))
     return seqs
 
 
@@ -82,22 +83,22 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("exists and is not a directory", out, field="--out")
     if args.upsample < 0:
         raise InputError("must be 0 or more", field="--upsample")
+    to_dir = several or out.is_dir()
     used: set[str] = set()
-    for kind, what in seqs:
+    for kind, what, name in seqs:
         desc = what.name if kind == "video" else f"{len(what)} images"
         with progress_bar(f"track {desc}") as state:
             if kind == "video":
                 track = track_video(what, state, upsample=args.upsample)
             else:
-                track = track_images(what, state, upsample=args.upsample)
+                track = track_images(what, state, upsample=args.upsample, name=name)
         target = out
-        if several:
-            name = track.name
-            k = 2
-            while name in used:
-                name, k = f"{track.name}_{k}", k + 1
-            used.add(name)
-            target = out / f"{name}.csv"
+        if to_dir:
+            fname, k = track.name, 2
+            while fname in used:
+                fname, k = f"{track.name}_{k}", k + 1
+            used.add(fname)
+            target = out / f"{fname}.csv"
         write_track_csv(target, track)
         n_face = int(track.detected.sum())
         print(f"wrote {target}: {len(track)} frames, face found in {n_face}", file=sys.stderr)

@@ -25,6 +25,10 @@ which is §3.4's VE(train)/VE(test) definition with Frobenius norms; the single 
 entries are all zero (a neutral frame) have no per-sample VE: they are left out of the mean
 and counted (``n_zero``); they add nothing to the pooled sums either.
 
+The L1 norm is in the units of the encodings, so VE vs L1 depends on the scale of the AUs
+(unit-norm PCA components need larger codes than FACS AUs of apex size); the paper compares
+the AU matrices as they are, and so does this module.
+
 Missing keypoints (a mask) take no part: each sample uses the Gram matrix of the AUs restricted
 to its present keypoints, and its VE runs over present entries only (as
 :func:`dfecs_app.core.metrics.variance_explained`).
@@ -42,7 +46,6 @@ import numpy as np
 from dfecs_app.core._cd import single_blas_thread
 from dfecs_app.core._lars import path_curves_gram
 from dfecs_app.core.aumodel import AUModel
-from dfecs_app.core.encoding import masked_grams
 from dfecs_app.core.metrics import feature_mask
 from dfecs_app.core.progress import TaskState, ensure_state
 from dfecs_app.errors import InputError
@@ -95,6 +98,29 @@ class PathCurves:
     n_samples: int
     n_zero: int
     mean_active: float
+
+
+def _mask_patterns(fmask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a feature mask ``(n, f)`` and each row's pattern, fast for large n.
+
+    Rows are packed to a few 64-bit words before ``np.unique`` (136 bools -> 3 words).
+    """
+    packed = np.packbits(fmask, axis=1)
+    pad = (-packed.shape[1]) % 8
+    if pad:
+        packed = np.hstack([packed, np.zeros((packed.shape[0], pad), dtype=np.uint8)])
+    words = np.ascontiguousarray(packed).view(np.uint64)
+    _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
+    return fmask[first], np.ascontiguousarray(inverse.ravel(), dtype=np.int64)
+
+
+def _grams(components: np.ndarray, fmask: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gram matrices ``(P, q, q)`` of the AUs over each mask pattern's present features."""
+    if fmask is None:
+        return (components @ components.T)[None], np.zeros(n, dtype=np.int64)
+    patterns, gidx = _mask_patterns(fmask)
+    G = np.stack([(components * p) @ components.T for p in patterns])
+    return G, gidx
 
 
 def _check_data(Y: np.ndarray, components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,17 +197,22 @@ def path_curves(
     lam = None if alpha is None else float(alpha) / 2.0
 
     fmask = feature_mask(mask, Y.shape)
-    Ym = Y if fmask is None else np.where(fmask, Y, 0.0)
-    yy = np.einsum("ij,ij->i", Ym, Ym)
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop`` with missing entries zeroed (chunk by chunk: no full copy)."""
+        if fmask is None:
+            return Y[start:stop]
+        return np.where(fmask[start:stop], Y[start:stop], 0.0)
+
+    yy = np.concatenate([np.einsum("ij,ij->i", r, r) for r in
+                         (rows(a, min(n, a + _CHUNK)) for a in range(0, n, _CHUNK))])
     nonzero = yy > 0.0
     n_zero = int(n - nonzero.sum())
     if n_zero == n:
         raise InputError("all samples are zero (no motion): variance explained is undefined",
                          field="X")
     total = float(yy.sum())
-    G, gidx = masked_grams(components, fmask)
-    if fmask is None:
-        gidx = np.zeros(n, dtype=np.int64)
+    G, gidx = _grams(components, fmask, n)
 
     sum_k = np.zeros(q + 1)
     mean_k = np.zeros(q + 1)
@@ -193,7 +224,7 @@ def path_curves(
     with single_blas_thread():
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
-            Cc = Ym[start:stop] @ components.T
+            Cc = rows(start, stop) @ components.T
             yc = yy[start:stop]
             out = path_curves_gram(G, gidx[start:stop], Cc, yc, q, l1_sorted, lam)
             nz = nonzero[start:stop]

@@ -46,16 +46,32 @@ Pipeline (:func:`standardize`)
 About the authors' targets
 --------------------------
 The targets of ``landmarks`` are the DFECS authors' (PCA-AUs notebook). They are not mutually
-consistent: the affine step puts 0, 16 and 27 at y = 900, the similarity step then moves the
-jaw anchors and the nose anchor 27 to y = 1000 (the eye anchors stay at y = 1000 in both). So
-in the standardized *shape* the nose and the jaw sit ~100 units lower, relative to the eyes
-and lips, than the affine frame puts them. This does not change any KPM: the similarity step
-maps each part's anchors onto fixed targets in every frame, so a constant offset of a part's
-targets adds the same translation to that part in the neutral and the expressive frame and
-cancels in their difference; only the vector between a part's two targets matters, and those
-agree (0->16 is (800, 0) and 36->39, 42->45 are (200, 0) in both steps). We therefore adopt
-the authors' targets unchanged (KPMs in their units, comparable with theirs) and document that
-standardized shapes are for KPMs, not for drawing: draw KPM arrows on a neutral face instead.
+consistent, nor quite face-like:
+
+* the affine step puts 0, 16 and 27 at y = 900, 100 units above the inner eye corners 39, 42
+  (y = 1000); on a real face 27 is ~20 units and 0/16 ~0 units above them. On the real track
+  of ``../shared/data`` the least-squares fit leaves 27 at y ~926 and 0/16 at ~931 (with
+  BP4D's anchors, 27 ~67 units below its target);
+* the similarity step then moves the jaw anchors and 27 to y = 1000. So in the standardized
+  *shape* the nose (translated ~75 units down: the nose tip ends ~40 units above the upper
+  lip instead of ~115) and the jaw sit lower, relative to eyes and lips, than in the affine
+  frame.
+
+Neither changes a KPM. The similarity step maps each part's anchors onto fixed targets in
+every frame, so a constant offset of a part's targets is the same translation of that part
+in the neutral and the expressive frame and cancels in their difference; only the vector
+between a part's two targets matters (0->16 is (800, 0), 36->39 and 42->45 are (200, 0)).
+The affine targets fix the units of the lips, which only the affine step moves. We therefore
+adopt the authors' targets unchanged (KPMs in their units, comparable with their published
+results) and state that standardized shapes serve KPMs, not drawing: draw KPM arrows on a
+neutral face, not on a standardized shape.
+
+Implementation
+--------------
+Internally frames are planar ``x, y`` arrays ``(n, 68)`` (the KPM layout); transforms are
+closed forms (batched 2x2 normal equations for the affine fit, complex-number ratios for the
+two-point similarities), so a BP4D-sized set (136,000 frames) is corrected in about a second
+(``benchmarks/bench_kpm.py``).
 """
 
 from __future__ import annotations
@@ -175,6 +191,12 @@ def frontalization_layout(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def required_layouts(mask: np.ndarray) -> tuple[str, ...]:
+    """The frontalization layouts whose weights frames with this ``(n, 68)`` mask need."""
+    found = set(frontalization_layout(mask).tolist())
+    return tuple(name for name in FRONTALIZATION_LAYOUTS if name in found)
+
+
 def _affine_kind(mask: np.ndarray) -> np.ndarray:
     """0: 68-point anchors present, 1: only BP4D's anchors, -1: neither (per frame)."""
     has68 = mask[:, list(AFFINE_TARGETS_68)].all(axis=1)
@@ -212,63 +234,177 @@ def standardized_mask(mask: np.ndarray, frontalize: bool = False) -> np.ndarray:
         mask[np.ix_(lost, list(group.points))] = False
     return mask
 
-
 # ---------------------------------------------------------------------------------------------
-# 1. Frontalization
+# Internals work on planar arrays: x and y, each (n, 68) — the KPM layout, contiguous, fast.
 # ---------------------------------------------------------------------------------------------
-def _procrustes_standardize(shapes: np.ndarray) -> np.ndarray:
-    """Reference standardization of ``(n, m, 2)`` shapes (eyes at 36-41, 42-47; m >= 48).
+def _planar(points: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of x and y ``(n, 68)`` with absent points 0 (no NaN from absent garbage)."""
+    x = np.where(mask, points[..., 0], 0.0)
+    y = np.where(mask, points[..., 1], 0.0)
+    return x, y
 
-    Centroid at the origin, RMS distance to it 1, eye line horizontal.
+
+def _unplanar(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.stack([x, y], axis=-1)
+
+
+def _rms_normalize(x: np.ndarray, y: np.ndarray) -> None:
+    """In place: centroid to the origin, RMS distance to it 1 (rows of ``(n, m)`` arrays)."""
+    x -= x.mean(axis=1, keepdims=True)
+    y -= y.mean(axis=1, keepdims=True)
+    inv = 1.0 / np.sqrt(np.mean(x * x + y * y, axis=1, keepdims=True))
+    x *= inv
+    y *= inv
+
+
+def _level_eyes(
+    x: np.ndarray, y: np.ndarray, eye_r: slice = slice(36, 42), eye_l: slice = slice(42, 48)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate about the origin so the eye line (centre of ``eye_r`` -> ``eye_l``) is horizontal.
+
+    The reference rotates by ``-atan(dy / dx)``; this is ``-atan2(dy, dx)`` (the same for dx > 0).
     """
-    centred = shapes - shapes.mean(axis=1, keepdims=True)
-    scale = np.sqrt(np.mean(np.sum(centred**2, axis=2), axis=1))
-    centred /= scale[:, None, None]
-    return _level_eyes(centred)
+    dx = x[:, eye_l].mean(axis=1, keepdims=True) - x[:, eye_r].mean(axis=1, keepdims=True)
+    dy = y[:, eye_l].mean(axis=1, keepdims=True) - y[:, eye_r].mean(axis=1, keepdims=True)
+    h = np.hypot(dx, dy)
+    c, s = dx / h, dy / h
+    return x * c + y * s, y * c - x * s
 
 
-def _level_eyes(shapes: np.ndarray) -> np.ndarray:
-    """Rotate ``(n, m, 2)`` shapes about the origin so the eye line (36-41 -> 42-47) is horizontal."""
-    d = shapes[:, _EYE_L].mean(axis=1) - shapes[:, _EYE_R].mean(axis=1)
-    a = np.arctan2(d[:, 1], d[:, 0])
-    c, s = np.cos(a)[:, None], np.sin(a)[:, None]
-    x, y = shapes[..., 0], shapes[..., 1]
-    # [x, y] @ [[c, -s], [s, c]]: rotation by -a, as in the reference code.
-    return np.stack([x * c + y * s, -x * s + y * c], axis=-1)
+def _apply_weights(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[x | y | 1] @ W`` for ``(n, m)`` planar shapes -> planar ``(n, m)`` shapes."""
+    m = x.shape[1]
+    out = np.concatenate([x, y], axis=1) @ W[: 2 * m]
+    out += W[2 * m]
+    return out[:, :m], out[:, m:]
 
 
-def _apply_weights(shapes: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``[x | y | 1] @ W`` for ``(n, m, 2)`` shapes -> ``(n, m, 2)``."""
-    n, m, _ = shapes.shape
-    out = shapes[..., 0] @ W[:m] + shapes[..., 1] @ W[m : 2 * m] + W[2 * m]
-    return np.stack([out[:, :m], out[:, m:]], axis=-1)
+def _weights_49(w: FrontalizationWeights) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """The 49-point map reduced to the present points.
+
+    The absent points always enter as the mean face's values, so their rows of W fold into
+    the intercept; only the present points' outputs are kept. Returns ``(W_r (99, 98),
+    ref_centre (2,), ref_scale, idx (49,))``: ``[x49 | y49 | 1] @ W_r`` -> ``[x49 | y49]``.
+    """
+    idx = np.asarray(LAYOUTS["49"])
+    absent = np.setdiff1d(np.arange(N_POINTS), idx)
+    rows_in = np.concatenate([idx, idx + N_POINTS])
+    rows_abs = np.concatenate([absent, absent + N_POINTS])
+    cols = rows_in
+    bias = w.W[2 * N_POINTS] + np.concatenate([w.mean_face[absent, 0], w.mean_face[absent, 1]]) @ w.W[rows_abs]
+    W_r = np.vstack([w.W[np.ix_(rows_in, cols)], bias[cols][None]])
+    ref = w.mean_face[idx]
+    ref_centre = ref.mean(axis=0)
+    ref_scale = float(np.sqrt(np.mean(np.sum((ref - ref_centre) ** 2, axis=1))))
+    return W_r, ref_centre, ref_scale, idx
 
 
-def _frontalize_layout(points: np.ndarray, weights: FrontalizationWeights) -> np.ndarray:
-    """Frontalize frames that all carry ``weights.layout``'s points -> ``(n, 68, 2)``."""
-    layout = weights.layout
-    out = np.zeros_like(points)
-    if layout == "68":
-        out[:] = _apply_weights(_procrustes_standardize(points), weights.W)
-    elif layout == "66":
-        idx = list(LAYOUTS["66"])  # DISFA order; eyes keep indices 36-47
-        out[:, idx] = _apply_weights(_procrustes_standardize(points[:, idx]), weights.W)
-    else:  # '49': standardize in the 49-point mean face's frame, pad with the mean face
-        idx = list(LAYOUTS["49"])
-        ref = weights.mean_face[idx]
-        ref_centre = ref.mean(axis=0)
-        ref_scale = np.sqrt(np.mean(np.sum((ref - ref_centre) ** 2, axis=1)))
-        present = points[:, idx]
-        centred = present - present.mean(axis=1, keepdims=True)
-        scale = np.sqrt(np.mean(np.sum(centred**2, axis=2), axis=1))
-        full = np.zeros_like(points)
-        full[:, idx] = centred * (ref_scale / scale)[:, None, None]
-        full = _level_eyes(full)
-        full[:, idx] += ref_centre
-        absent = np.setdiff1d(np.arange(N_POINTS), idx)
-        full[:, absent] = weights.mean_face[absent]
-        out[:, idx] = _apply_weights(full, weights.W)[:, idx]
-    return out
+#: Positions of the eyes (36-41, 42-47) within the 49-point layout.
+_EYES_49 = (slice(LAYOUTS["49"].index(36), LAYOUTS["49"].index(41) + 1),
+            slice(LAYOUTS["49"].index(42), LAYOUTS["49"].index(47) + 1))
+
+
+def _frontalize_planar(
+    x: np.ndarray, y: np.ndarray, layout: np.ndarray, weights: dict[str, FrontalizationWeights]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frontal shapes (new arrays); rows with layout '' and absent points are left 0."""
+    fx = np.zeros_like(x)
+    fy = np.zeros_like(y)
+    for name in FRONTALIZATION_LAYOUTS:
+        rows = np.flatnonzero(layout == name)
+        if rows.size == 0:
+            continue
+        if name not in weights:
+            raise MissingResourceError(
+                f"{rows.size} frame(s) have the {name}-point layout but the {name}-point "
+                f"frontalization weights were not given (frontalization_weights_{name}.npy)"
+            )
+        w = weights[name]
+        sel = slice(None) if rows.size == x.shape[0] else rows
+        if name == "68":
+            sx, sy = x[sel].copy(), y[sel].copy()
+            _rms_normalize(sx, sy)
+            fx[sel], fy[sel] = _apply_weights(*_level_eyes(sx, sy), w.W)
+            continue
+        idx = np.asarray(LAYOUTS[name])
+        sx, sy = x[sel][:, idx], y[sel][:, idx]
+        _rms_normalize(sx, sy)
+        if name == "66":  # DISFA's own order; the eyes keep their indices 36-47
+            ox, oy = _apply_weights(*_level_eyes(sx, sy), w.W)
+        else:  # '49': standardize in the 49-point mean face's frame (module docstring)
+            W_r, ref_centre, ref_scale, _ = _weights_49(w)
+            lx, ly = _level_eyes(sx, sy, *_EYES_49)
+            lx *= ref_scale
+            ly *= ref_scale
+            lx += ref_centre[0]
+            ly += ref_centre[1]
+            ox, oy = _apply_weights(lx, ly, W_r)
+        if isinstance(sel, slice):
+            fx[:, idx], fy[:, idx] = ox, oy
+        else:
+            fx[np.ix_(rows, idx)], fy[np.ix_(rows, idx)] = ox, oy
+    return fx, fy
+
+
+def _affine_planar(x: np.ndarray, y: np.ndarray, rows: np.ndarray, targets: Mapping[int, tuple[float, float]]) -> None:
+    """In place on ``rows``: least-squares affine map of the anchors onto ``targets``.
+
+    Closed form of the centred normal equations: with anchors S (k, 2) centred and targets
+    D (k, 2) centred, ``A = (S^T S)^-1 S^T D`` and ``p -> (p - mean S) @ A + mean D``.
+    """
+    anchors = list(targets)
+    dst = np.array([targets[i] for i in anchors], dtype=np.float64)
+    dc = dst.mean(axis=0)
+    Dx, Dy = dst[:, 0] - dc[0], dst[:, 1] - dc[1]
+    rx, ry = x[rows], y[rows]
+    sx, sy = rx[:, anchors], ry[:, anchors]
+    mx, my = sx.mean(axis=1, keepdims=True), sy.mean(axis=1, keepdims=True)
+    sx -= mx
+    sy -= my
+    gxx, gxy, gyy = (sx * sx).sum(1), (sx * sy).sum(1), (sy * sy).sum(1)
+    bxx, bxy, byx, byy = sx @ Dx, sx @ Dy, sy @ Dx, sy @ Dy
+    det = gxx * gyy - gxy * gxy
+    a00 = ((gyy * bxx - gxy * byx) / det)[:, None]
+    a01 = ((gyy * bxy - gxy * byy) / det)[:, None]
+    a10 = ((gxx * byx - gxy * bxx) / det)[:, None]
+    a11 = ((gxx * byy - gxy * bxy) / det)[:, None]
+    # p -> (p - m) @ A + dc, written as p @ A + b to spare temporaries
+    bx = dc[0] - mx * a00 - my * a10
+    by = dc[1] - mx * a01 - my * a11
+    nx = rx * a00
+    nx += ry * a10
+    nx += bx
+    ny = rx * a01
+    ny += ry * a11
+    ny += by
+    x[rows] = nx
+    y[rows] = ny
+
+
+def _similarity_planar(
+    x: np.ndarray, y: np.ndarray, mask: np.ndarray, targets: Mapping[int, tuple[float, float]]
+) -> None:
+    """In place: per-part similarity (two anchors) or translation (one anchor)."""
+    for group in SIMILARITY_GROUPS:
+        pts = list(group.points)
+        i = group.anchors[0]
+        ax, ay = x[:, i : i + 1], y[:, i : i + 1]
+        tax, tay = targets[i]
+        px, py = x[:, pts] - ax, y[:, pts] - ay
+        if len(group.anchors) == 1:
+            x[:, pts], y[:, pts] = px + tax, py + tay
+            continue
+        j = group.anchors[1]
+        ok = mask[:, i] & mask[:, j]
+        tbx, tby = targets[j]
+        ux, uy = x[:, j : j + 1] - ax, y[:, j : j + 1] - ay  # anchor vector b - a
+        n2 = np.where(ok[:, None], ux * ux + uy * uy, 1.0)
+        vx, vy = tbx - tax, tby - tay  # target vector
+        # k = (tb - ta) / (b - a) as complex numbers
+        kr = (vx * ux + vy * uy) / n2
+        ki = (vy * ux - vx * uy) / n2
+        x[:, pts] = px * kr - py * ki + tax
+        y[:, pts] = px * ki + py * kr + tay
 
 
 def frontalize(
@@ -295,49 +431,14 @@ def frontalize(
         If frames need the weights of a layout that were not given.
     """
     points, mask = _check(points, mask)
-    weights = weights_by_layout(frontalization)
     layout = frontalization_layout(mask)
-    out = np.zeros_like(points)
+    fx, fy = _frontalize_planar(*_planar(points, mask), layout, weights_by_layout(frontalization))
     out_mask = np.zeros_like(mask)
     for name in FRONTALIZATION_LAYOUTS:
-        rows = np.flatnonzero(layout == name)
-        if rows.size == 0:
-            continue
-        if name not in weights:
-            raise MissingResourceError(
-                f"{rows.size} frame(s) have the {name}-point layout but the {name}-point "
-                f"frontalization weights were not given (frontalization_weights_{name}.npy)"
-            )
-        out[rows] = _frontalize_layout(points[rows], weights[name])
-        out_mask[rows] = layout_mask(name)
-    return out, out_mask
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. Affine registration
-# ---------------------------------------------------------------------------------------------
-def _affine_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares affine maps of ``src`` (n, k, 2) onto fixed ``dst`` (k, 2).
-
-    Returns ``(src_centre (n, 2), A (n, 2, 2), dst_centre (2,))`` with the map
-    ``p -> (p - src_centre) @ A + dst_centre`` (row vectors). Closed form: the normal
-    equations of the centred problem, a batch of 2x2 systems.
-    """
-    sc = src.mean(axis=1)
-    dc = dst.mean(axis=0)
-    S = src - sc[:, None]
-    D = dst - dc
-    G = np.einsum("nki,nkj->nij", S, S)  # (n, 2, 2) = S^T S
-    B = np.einsum("nki,kj->nij", S, D)  # (n, 2, 2) = S^T D
-    det = G[:, 0, 0] * G[:, 1, 1] - G[:, 0, 1] * G[:, 1, 0]
-    inv = np.empty_like(G)
-    inv[:, 0, 0] = G[:, 1, 1]
-    inv[:, 1, 1] = G[:, 0, 0]
-    inv[:, 0, 1] = -G[:, 0, 1]
-    inv[:, 1, 0] = -G[:, 1, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv /= det[:, None, None]
-    return sc, inv @ B, dc
+        out_mask[layout == name] = layout_mask(name)
+    fx[~out_mask] = 0.0
+    fy[~out_mask] = 0.0
+    return _unplanar(fx, fy), out_mask
 
 
 def affine_register(
@@ -366,9 +467,16 @@ def affine_register(
         If a frame lacks its anchors (filter with :func:`standardized_mask`).
     """
     points, mask = _check(points, mask)
-    out = np.zeros_like(points)
+    x, y = _planar(points, mask)
+    _affine_dispatch(x, y, mask, targets)
+    x[~mask] = 0.0
+    y[~mask] = 0.0
+    return _unplanar(x, y)
+
+
+def _affine_dispatch(x, y, mask, targets) -> None:
     if targets is not None:
-        kinds = [(np.arange(points.shape[0]), targets)]
+        kinds = [(np.arange(x.shape[0]), targets)]
         missing = ~mask[:, list(targets)].all(axis=1)
     else:
         kind = _affine_kind(mask)
@@ -377,19 +485,12 @@ def affine_register(
     if missing.any():
         raise ValueError(f"{int(missing.sum())} frame(s) lack the affine registration anchors")
     for rows, tgt in kinds:
-        if rows.size == 0:
-            continue
-        anchors = list(tgt)
-        dst = np.array([tgt[i] for i in anchors], dtype=np.float64)
-        sc, A, dc = _affine_fit(points[rows][:, anchors], dst)
-        out[rows] = (points[rows] - sc[:, None]) @ A + dc
-    out[~mask] = 0.0
-    return out
+        if rows.size == x.shape[0]:
+            _affine_planar(x, y, slice(None), tgt)
+        elif rows.size:
+            _affine_planar(x, y, rows, tgt)
 
 
-# ---------------------------------------------------------------------------------------------
-# 3. Per-part similarity registration
-# ---------------------------------------------------------------------------------------------
 def similarity_register(
     points: np.ndarray,
     mask: np.ndarray,
@@ -412,30 +513,66 @@ def similarity_register(
         absent in a frame is set to 0 there (:func:`standardized_mask` marks it missing).
     """
     points, mask = _check(points, mask)
-    targets = SIMILARITY_TARGETS if targets is None else targets
-    z = points[..., 0] + 1j * points[..., 1]  # (n, 68) complex
-    out = z.copy()
+    x, y = _planar(points, mask)
+    _similarity_planar(x, y, mask, SIMILARITY_TARGETS if targets is None else targets)
+    keep = mask.copy()
     for group in SIMILARITY_GROUPS:
-        pts = list(group.points)
-        ok = mask[:, list(group.anchors)].all(axis=1)
-        a = z[:, group.anchors[0]][:, None]
-        ta = complex(*targets[group.anchors[0]])
-        if len(group.anchors) == 1:
-            out[:, pts] = z[:, pts] - a + ta
-        else:
-            b = z[:, group.anchors[1]][:, None]
-            tb = complex(*targets[group.anchors[1]])
-            d = np.where(ok[:, None], b - a, 1.0)
-            out[:, pts] = (z[:, pts] - a) * ((tb - ta) / d) + ta
-        out[np.ix_(~ok, pts)] = 0.0
-    res = np.stack([out.real, out.imag], axis=-1)
-    res[~mask] = 0.0
-    return res
+        lost = ~mask[:, list(group.anchors)].all(axis=1)
+        keep[np.ix_(lost, list(group.points))] = False
+    x[~keep] = 0.0
+    y[~keep] = 0.0
+    return _unplanar(x, y)
 
 
-# ---------------------------------------------------------------------------------------------
-# All three
-# ---------------------------------------------------------------------------------------------
+def standardize_vec(
+    points: np.ndarray,
+    mask: np.ndarray,
+    frontalization: FrontalizationLike | None = None,
+) -> np.ndarray:
+    """:func:`standardize`, returned as ``(n, 136)`` vectors ``[x0..x67, y0..y67]``.
+
+    A degenerate frame (all anchors on one line, or all points on one spot) comes out as NaN.
+    """
+    points, mask = _check(points, mask)
+    final = standardized_mask(mask, frontalization is not None)
+    bad = ~final.any(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} frame(s) cannot be standardized (registration anchors or "
+            "frontalization layout points missing); filter them with standardized_mask"
+        )
+    x, y = _planar(points, mask)
+    layout = frontalization_layout(mask) if frontalization is not None else None
+    weights = weights_by_layout(frontalization) if frontalization is not None else None
+    x, y = _standardize_planar(x, y, mask, layout, weights)
+    out = np.concatenate([x, y], axis=1)
+    out *= np.concatenate([final, final], axis=1)
+    return out
+
+
+def _standardize_planar(
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    layout: np.ndarray | None,
+    weights: dict[str, FrontalizationWeights] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The three steps on planar ``(n, 68)`` arrays of frames that can all be standardized.
+
+    ``layout`` is :func:`frontalization_layout` of ``mask`` (None without frontalization).
+    Points outside :func:`standardized_mask` hold garbage: the caller masks them.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # degenerate shapes give NaN rows
+        if weights is not None:
+            x, y = _frontalize_planar(x, y, layout, weights)
+            if not (layout == "68").all():
+                for name in ("66", "49"):
+                    mask = np.where((layout == name)[:, None], mask & layout_mask(name), mask)
+        _affine_dispatch(x, y, mask, None)
+        _similarity_planar(x, y, mask, SIMILARITY_TARGETS)
+    return x, y
+
+
 def standardize(
     points: np.ndarray,
     mask: np.ndarray,
@@ -461,21 +598,11 @@ def standardize(
     ------
     ValueError
         If a frame cannot be standardized (its row of :func:`standardized_mask` is all False).
+    MissingResourceError
+        If frames need frontalization weights of a layout that were not given.
     """
-    points, mask = _check(points, mask)
-    final = standardized_mask(mask, frontalization is not None)
-    bad = ~final.any(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{int(bad.sum())} frame(s) cannot be standardized (registration anchors or "
-            "frontalization layout points missing); filter them with standardized_mask"
-        )
-    if frontalization is not None:
-        points, mask = frontalize(points, mask, frontalization)
-    points = affine_register(points, mask)
-    points = similarity_register(points, mask)
-    points[~final] = 0.0
-    return points
+    v = standardize_vec(points, mask, frontalization)
+    return _unplanar(v[:, :N_POINTS], v[:, N_POINTS:])
 
 
 def _check_mask(mask: np.ndarray) -> np.ndarray:
@@ -486,11 +613,10 @@ def _check_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def _check(points: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    points = np.array(points, dtype=np.float64)  # a copy: inputs are never modified
+    points = np.asarray(points, dtype=np.float64)  # never modified: internals work on copies
     if points.ndim != 3 or points.shape[1:] != (N_POINTS, 2):
         raise ValueError(f"points must have shape (n, {N_POINTS}, 2), got {points.shape}")
     mask = _check_mask(mask)
     if mask.shape[0] != points.shape[0]:
         raise ValueError(f"points have {points.shape[0]} frames but mask has {mask.shape[0]}")
-    points[~mask] = 0.0
     return points, mask

@@ -35,7 +35,9 @@ import numpy as np
 
 from dfecs_app.core.geometry import (
     FrontalizationLike,
-    standardize,
+    _planar,
+    _standardize_planar,
+    frontalization_layout,
     standardized_mask,
     weights_by_layout,
 )
@@ -44,7 +46,6 @@ from dfecs_app.core.landmarks import (
     N_POINTS,
     LandmarkTable,
     point_mask_to_feature_mask,
-    points_to_vec,
 )
 from dfecs_app.core.progress import TaskState, ensure_state
 from dfecs_app.errors import InputError
@@ -148,19 +149,22 @@ def _group_ids(subject: np.ndarray, sequence: np.ndarray, group_by: str) -> tupl
     return rank[inverse.reshape(-1)], first.size
 
 
-def _auto_neutral(std: np.ndarray, mask: np.ndarray) -> int:
-    """Row (within the group) closest to the group's coordinate-wise median shape."""
-    pts = np.where(mask[..., None], std, np.nan)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(pts, axis=0)  # (68, 2); all-NaN columns stay NaN
-    diff = (pts - med) ** 2
-    valid = np.isfinite(diff).all(axis=2)
-    counts = valid.sum(axis=1)
-    sq = np.where(valid[..., None], diff, 0.0).sum(axis=(1, 2))
-    rms = np.where(counts > 0, np.sqrt(sq / np.maximum(counts, 1)), np.inf)
-    # a frame missing points would look closer: prefer the frames with the most points
-    rms[counts < counts.max()] = np.inf
-    return int(np.argmin(rms))
+def _auto_neutral(std: np.ndarray, fmask: np.ndarray) -> int:
+    """Row (within a group) closest to the group's coordinate-wise median shape.
+
+    ``std`` (m, 136) standardized vectors, ``fmask`` (m, 136) their feature mask. Frames with
+    fewer known points than the group's best are not eligible (fewer terms look closer).
+    """
+    if fmask.all():
+        med = np.median(std, axis=0)
+    else:
+        med = np.zeros(std.shape[1])
+        cols = fmask.any(axis=0)
+        med[cols] = np.nanmedian(np.where(fmask[:, cols], std[:, cols], np.nan), axis=0)
+    sq = np.where(fmask, (std - med) ** 2, 0.0).sum(axis=1)
+    counts = fmask.sum(axis=1)
+    sq[counts < counts.max()] = np.inf
+    return int(np.argmin(sq))
 
 
 def compute_kpm(
@@ -219,31 +223,52 @@ def compute_kpm(
     if n_dropped:
         why = "registration anchors" + (" or the points of a frontalization layout" if frontalize else "")
         notes.append(f"dropped {n_dropped} of {len(table)} frame(s) missing the {why}")
-    rows = np.flatnonzero(keep)
-    if rows.size == 0:
+    rows = np.flatnonzero(keep) if n_dropped else slice(None)
+    n = len(table) - n_dropped
+    if n == 0:
         raise InputError(
             f"none of the {len(table)} frame(s) can be standardized (registration anchors"
             + (" or frontalization layout points" if frontalize else "") + " missing)",
             path=str(table.source[0]) if len(table) else None,
         )
-    points, smask = table.points[rows], smask[rows]
-    in_mask = table.mask[rows]
+    points, smask, in_mask = table.points[rows], smask[rows], table.mask[rows]
     subject, sequence, frame = table.subject[rows], table.sequence[rows], table.frame[rows]
-    n = rows.size
+    weights = weights_by_layout(frontalization) if frontalize else None
+    layout = frontalization_layout(in_mask) if frontalize else None
 
-    std = np.empty((n, N_POINTS, 2))
+    std = np.empty((n, N_FEATURES))
     for start in range(0, n, CHUNK):
-        stop = min(n, start + CHUNK)
-        std[start:stop] = standardize(points[start:stop], in_mask[start:stop], frontalization)
-        state.report("kpm", 0.9 * stop / max(n, 1), f"standardized {stop}/{n} frames")
-
+        c = slice(start, min(n, start + CHUNK))
+        x, y = _planar(points[c], in_mask[c])
+        x, y = _standardize_planar(x, y, in_mask[c], None if layout is None else layout[c], weights)
+        std[c, :N_POINTS] = x
+        std[c, N_POINTS:] = y
+        state.report("kpm", 0.9 * c.stop / n, f"standardized {c.stop}/{n} frames")
+    finite = np.isfinite(std).all(axis=1)
+    if not finite.all():
+        bad = int((~finite).sum())
+        notes.append(f"dropped {bad} degenerate frame(s) (anchors on one line or one spot)")
+        n_dropped += bad
+        good = np.flatnonzero(finite)
+        std, smask, subject, sequence, frame = (a[good] for a in (std, smask, subject, sequence, frame))
+        n = good.size
+        if n == 0:
+            raise InputError("no frame could be standardized (degenerate shapes)")
     gid, n_groups = _group_ids(subject, sequence, group_by)
+    singles = int((np.bincount(gid, minlength=n_groups) == 1).sum())
+    if singles:
+        notes.append(f"{singles} {group_by}(s) have a single frame: their KPMs are all zero")
     neutral_row = _neutral_rows(neutral, gid, n_groups, std, smask, subject, sequence, frame, neutral_overrides)
 
-    nrow = neutral_row[gid]
-    kmask = smask & smask[nrow]
-    kpm = std - std[nrow]
-    kpm[~kmask] = 0.0
+    kmask = smask & smask[neutral_row][gid]
+    X = std
+    neutral_vec = std[neutral_row]  # (n_groups, 136), a copy
+    full = kmask.all()
+    for start in range(0, n, CHUNK):
+        c = slice(start, min(n, start + CHUNK))
+        X[c] -= neutral_vec[gid[c]]
+        if not full:
+            X[c] *= point_mask_to_feature_mask(kmask[c])
     state.report("kpm", 1.0, f"{n} KPMs", force=True)
 
     meta: dict[str, Any] = {
@@ -261,7 +286,7 @@ def compute_kpm(
             if not frontalize
             else {
                 name: {"source": w.source, "sha256": w.sha256}
-                for name, w in sorted(weights_by_layout(frontalization).items())
+                for name, w in sorted(weights.items())
             }
         ),
         "neutral_frames": [
@@ -272,7 +297,7 @@ def compute_kpm(
         "n_dropped": n_dropped,
         "notes": notes,
     }
-    return KPMSet(X=points_to_vec(kpm), mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
+    return KPMSet(X=X, mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
 
 
 def _neutral_rows(
@@ -298,7 +323,7 @@ def _neutral_rows(
         order = np.argsort(gid, kind="stable")
         bounds = np.flatnonzero(np.diff(gid[order])) + 1
         for idx in np.split(order, bounds):
-            out[gid[idx[0]]] = idx[_auto_neutral(std[idx], smask[idx])]
+            out[gid[idx[0]]] = idx[_auto_neutral(std[idx], point_mask_to_feature_mask(smask[idx]))]
     else:
         hits = np.flatnonzero(frame == int(neutral))
         # first hit per group, in table order

@@ -15,10 +15,13 @@ coordinate descent over the atoms, each projected on the unit ball (scikit-learn
 objective decreases by less than ``tol`` times its value, as scikit-learn's ``dict_learning``.
 The objective is evaluated from ``VᵀV`` and ``VᵀX`` at O(k²p) per iteration.
 
-Initialisation ("signed SVD"): with non-negative codes an atom only explains motion along its
-own direction, so the candidates are both signs ``±v_j`` of the right singular vectors; the
-``k`` candidates with the largest positive-side energy ``Σ_i max(0, x_i·v)²`` are the initial
-atoms. ``dict_init`` / ``code_init`` warm-start instead.
+Each code step runs only a few coordinate sweeps (warm-started, so the objective still
+decreases monotonically) and each atom update several passes (they cost O(k²p), independent
+of n); the returned codes come from one last, tight code step on the final atoms.
+
+Initialisation: scikit-learn's (singular vectors scaled by the singular values, ``svd_flip``
+signs), so a fit starts where ``DictionaryLearning`` starts; ``dict_init`` / ``code_init``
+warm-start instead.
 
 Missing keypoints: entries whose mask is False take no part in the loss (codes are solved on
 the present entries with one masked Gram matrix per mask pattern; the atom update weighs each
@@ -31,6 +34,7 @@ import numpy as np
 from numba import njit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from dfecs_app.core._cd import nn_lasso_gram, single_blas_thread
@@ -39,10 +43,13 @@ from dfecs_app.core.landmarks import N_FEATURES, PART_FEATURES
 from dfecs_app.core.metrics import feature_mask, variance_explained
 
 #: Coordinate-descent settings of the code step (per sample).
-CODE_TOL = 1e-8
-CODE_MAX_ITER = 200
+CODE_TOL = 1e-6
+CODE_MAX_ITER = 3
+#: ... and of the final code step that gives the returned codes.
+FINAL_CODE_TOL = 1e-8
+FINAL_CODE_MAX_ITER = 1000
 #: Atom-update passes per code step (cheap: they only use VᵀV and VᵀX).
-DICT_PASSES = 1
+DICT_PASSES = 5
 
 
 @njit(cache=True, nogil=True)
@@ -118,8 +125,11 @@ def _update_dict_masked(D, V, X, M):  # pragma: no cover - numba
     return dead
 
 
-def signed_svd_init(X: np.ndarray, k: int) -> np.ndarray:
-    """Initial unit atoms (k, p): the ``k`` signed singular directions with most positive energy.
+def svd_init(X: np.ndarray, k: int) -> np.ndarray:
+    """Initial atoms (k, p): the top right singular vectors scaled by their singular values.
+
+    The same start as scikit-learn's ``dict_learning`` (signs fixed by ``svd_flip``; zero
+    atoms pad when ``k`` exceeds the rank and are re-drawn from the data once unused).
 
     Parameters
     ----------
@@ -131,29 +141,28 @@ def signed_svd_init(X: np.ndarray, k: int) -> np.ndarray:
     -------
     D : ndarray, shape (k, p)
     """
-    n, p = X.shape
-    _, _, Vt = np.linalg.svd(X, full_matrices=False)
-    cand = np.concatenate([Vt, -Vt])
-    proj = X @ cand.T
-    energy = (np.maximum(proj, 0.0) ** 2).sum(axis=0)
-    order = np.argsort(-energy, kind="stable")
-    D = cand[order[:k]]
-    if D.shape[0] < k:  # fewer directions than atoms (tiny data): pad with unit basis vectors
-        extra = np.eye(p)[: k - D.shape[0]]
-        D = np.concatenate([D, extra])
-    return np.ascontiguousarray(D)
+    U, S, Vt = np.linalg.svd(X, full_matrices=False)
+    U, Vt = svd_flip(U, Vt)
+    D = S[:, None] * Vt
+    if k <= D.shape[0]:
+        return np.ascontiguousarray(D[:k])
+    return np.ascontiguousarray(np.vstack([D, np.zeros((k - D.shape[0], X.shape[1]))]))
 
 
 def code_step(
-    X: np.ndarray, D: np.ndarray, lam: float, V0: np.ndarray | None, fmask: np.ndarray | None
+    X: np.ndarray, D: np.ndarray, lam: float, V0: np.ndarray | None, fmask: np.ndarray | None,
+    *, final: bool = True,
 ) -> np.ndarray:
-    """Non-negative lasso codes (½ convention, penalty ``lam``) of ``X`` on atoms ``D``."""
+    """Non-negative lasso codes (½ convention, penalty ``lam``) of ``X`` (n, p) on atoms ``D``.
+
+    ``final=False`` runs the few warm-started sweeps of an inner iteration.
+    """
+    max_iter, tol = (FINAL_CODE_MAX_ITER, FINAL_CODE_TOL) if final else (CODE_MAX_ITER, CODE_TOL)
     if fmask is None:
-        return nn_lasso_gram(D @ D.T, X @ D.T, lam, V0, max_iter=CODE_MAX_ITER, tol=CODE_TOL,
-                             n_jobs=1)
+        return nn_lasso_gram(D @ D.T, X @ D.T, lam, V0, max_iter=max_iter, tol=tol, n_jobs=1)
     G, gidx = masked_grams(D, fmask)
     return nn_lasso_gram(G, np.where(fmask, X, 0.0) @ D.T, lam, V0, gidx=gidx,
-                         max_iter=CODE_MAX_ITER, tol=CODE_TOL, n_jobs=1)
+                         max_iter=max_iter, tol=tol, n_jobs=1)
 
 
 def learn_dictionary(
@@ -202,7 +211,7 @@ def learn_dictionary(
         X = np.where(fmask, X, 0.0)
         Mf = fmask.astype(np.float64)
     if dict_init is None:
-        D = signed_svd_init(X, k)
+        D = svd_init(X, k)
     else:
         D = np.array(dict_init, dtype=np.float64, order="C", copy=True)
         norms = np.maximum(np.linalg.norm(D, axis=1), 1.0)
@@ -212,7 +221,7 @@ def learn_dictionary(
     xx = float(np.einsum("ij,ij->", X, X))
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-        V = code_step(X, D, alpha, V, fmask)
+        V = code_step(X, D, alpha, V, fmask, final=False)
         if fmask is None:
             A = V.T @ V
             B = V.T @ X
@@ -232,8 +241,6 @@ def learn_dictionary(
                 D[j] = row + noise
                 D[j] /= max(np.linalg.norm(D[j]), 1.0)
                 V[:, j] = 0.0
-            prev = np.inf  # the objective is not comparable across a re-draw
-            continue
         if prev - cost < tol * cost:
             break
         prev = cost

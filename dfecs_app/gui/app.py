@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from dfecs_app.gui import dialogs, settings
@@ -75,8 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(100, runner.start)
     rc = app.exec()
     _cleanup(window, app)
-    del window
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return int(result["rc"] or rc)
 
 

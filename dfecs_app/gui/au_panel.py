@@ -92,6 +92,8 @@ class AUPanel(QWidget):
         self.cells: list[tuple[pg.PlotItem, FaceItems]] = []
         self.current: int | None = None
         self._morph: Any = None
+        self.shown = False
+        self._image_shown: int | None = None
         self._build()
         document.modelChanged.connect(self.rebuild)
         document.neutralChanged.connect(self.redraw)
@@ -108,7 +110,7 @@ class AUPanel(QWidget):
         self.scale_label = QLabel()
         self.cols_spin = QSpinBox()
         self.cols_spin.setRange(1, 12)
-        self.cols_spin.setValue(4)
+        self.cols_spin.setValue(3)
         self.cols_spin.setPrefix("columns: ")
         self.cols_spin.valueChanged.connect(self.rebuild)
         self.export_button = QPushButton("E&xport grid…")
@@ -172,8 +174,10 @@ class AUPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(large)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([700, 800])
+        self.splitter = split
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -217,7 +221,7 @@ class AUPanel(QWidget):
         nrows = max(1, math.ceil(len(self.order) / ncols))
         for slot, comp in enumerate(self.order):
             plot = self.grid.addPlot(row=slot // ncols, col=slot % ncols)
-            plot.setTitle(self._title(int(comp)), size="9pt")
+            plot.setTitle(self._title(int(comp)), size="10pt", color="#202020")
             plot.invertY(True)
             plot.setAspectLocked(True)
             plot.hideAxis("left")
@@ -276,9 +280,11 @@ class AUPanel(QWidget):
             vb.setBorder(SELECTED_PEN if int(c) == comp else None)
         self._draw_large(comp)
         self.image_item.clear()
+        self._image_shown = None
         if self._morph is not None and self.document.neutral_image is not None:
             self.image_label.setText("morphing…")
-            self._morph.request(comp)
+            if self.shown:  # otherwise when the panel is shown
+                self._morph.request(comp)
         elif self.document.neutral_image is None:
             self.image_label.setText("No neutral face image: open one in the Neutral face panel.")
         self.selected.emit(comp)
@@ -289,23 +295,34 @@ class AUPanel(QWidget):
         self.large_plot.getPlotItem().autoRange(padding=0.05)
         self.large_title.setText(self._title(comp))
 
+    def set_shown(self, shown: bool) -> None:
+        """The main window says whether this panel is in front; the large view's projected
+        image is asked for only then."""
+        self.shown = shown
+        if (shown and self.current is not None and self._morph is not None
+                and getattr(self, "_image_shown", None) != self.current
+                and self.document.neutral_image is not None):
+            self._morph.request(self.current)
+
     def _on_image_ready(self, comp: int, intensity: float, image: np.ndarray) -> None:
         if comp != self.current:
             return
+        self._image_shown = comp
         self.image_item.setImage(np.asarray(image), autoLevels=False, levels=(0, 255))
         self._frame_image()
         self.image_label.setText(f"Projected AU image, intensity {intensity:g}")
 
     def _frame_image(self) -> None:
         """Zoom the image view onto the face (landmarks' box plus a margin)."""
+        from dfecs_app.gui.projected_panel import face_box
+
         lm = self.document.neutral_landmarks
         ip = self.image_view.getPlotItem()
-        if lm is None:
+        if lm is None or self.document.neutral_image is None:
             ip.autoRange()
             return
-        (x0, y0), (x1, y1) = lm.min(axis=0), lm.max(axis=0)
-        m = 0.3 * max(x1 - x0, y1 - y0)
-        ip.setRange(xRange=(x0 - m, x1 + m), yRange=(y0 - m, y1 + m), padding=0)
+        x0, y0, x1, y1 = face_box(np.asarray(lm), self.document.neutral_image.shape)
+        ip.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if not len(self.order) or self.current is None:

@@ -48,6 +48,8 @@ class ProjectDocument(QObject):
         Evaluation KPM sets by display name.
     baselines : dict str -> AUModel
         PCA / FACS models for the Evaluate panel.
+    sessions : dict str -> str
+        Rating session files by the rated model's content hash (first 12 hex digits).
 
     Signals
     -------
@@ -86,6 +88,7 @@ class ProjectDocument(QObject):
         self.train_params: dict[str, Any] = {"beta": 0.05, "mode": "search", "seed": 0}
         self.test_sets: dict[str, Any] = {}
         self.baselines: dict[str, AUModel] = {}
+        self.sessions: dict[str, str] = {}  # model content hash[:12] -> rating session file
         self.extra: dict[str, Any] = {}
 
     # -- dirty flag ------------------------------------------------------------------------
@@ -103,6 +106,10 @@ class ProjectDocument(QObject):
         if self.path is not None:
             self.name = self.path.name.split(".")[0]
         self.pathChanged.emit("" if path is None else str(path))
+
+    def set_name(self, name: str) -> None:
+        self.name = name
+        self.pathChanged.emit("" if self.path is None else str(self.path))
 
     # -- edits (each marks the project modified and says what changed) -----------------------
     def set_table(self, table: LandmarkTable | None, paths: list[str], fmt: str = "auto") -> None:

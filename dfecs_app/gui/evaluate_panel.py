@@ -14,7 +14,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -157,8 +156,8 @@ class EvaluatePanel(QWidget):
             pi.setLogMode(x=True, y=False)
             pi.showGrid(x=True, y=True, alpha=0.3)
             pi.setLabel("bottom", xlabel)
-            pi.setLabel("left", "VE (%)")
-            pi.addLegend(offset=(-10, 10))
+            pi.setLabel("left", "mean per-sample VE (%)")
+            pi.addLegend(offset=(-10, -10))
         self.export_button = QPushButton("E&xport…")
         self.export_button.setToolTip("Curves and table as CSV, plots as PNG/SVG")
         self.export_button.clicked.connect(self.export_dialog)
@@ -246,18 +245,10 @@ class EvaluatePanel(QWidget):
             self.load_facs(path)
 
     def load_facs(self, path: str | Path) -> bool:
-        """Keypoint FACS AUs from a CSV/NPZ of named 136-vectors or a FACS model file."""
-        from dfecs_app.core.baselines import facs_aus
-        from dfecs_app.io.model_file import load_model
-
+        """Keypoint FACS AUs from a FACS model file, an NPZ of named vectors or of an AU
+        landmark model, or a CSV of named 136-vectors — read as ``dfecs baseline facs`` does."""
         try:
-            if Path(path).suffix.lower() == ".npz":
-                try:
-                    model = load_model(path)
-                except Exception:  # noqa: BLE001 - not a model file: read as named vectors
-                    model = _read_facs_vectors(path, facs_aus)
-            else:
-                model = _read_facs_vectors(path, facs_aus)
+            model = read_facs_aus(Path(path))
         except Exception as err:  # noqa: BLE001
             dialogs.exception(self, "Loading FACS AUs", err, traceback.format_exc())
             return False
@@ -377,7 +368,7 @@ class EvaluatePanel(QWidget):
         """Header and rows of the VE table: model, AUs, VE per set (pooled, §3.4)."""
         sets = list(dict.fromkeys(s for _, s in self.results))
         header = ["model", "AUs"] + [f"VE({'train' if s == TRAIN_SET else 'test: ' + s}) %"
-                                     for s in sets]
+                                     for s in sets]  # pooled over samples, as in §3.4
         rows = []
         for mname in dict.fromkeys(m for m, _ in self.results):
             model = self._model_for(mname)
@@ -418,25 +409,37 @@ class EvaluatePanel(QWidget):
                self.export_table_csv(folder / "ve_table.csv")]
         for name, plot in (("ve_vs_k", self.k_plot), ("ve_vs_l1", self.l1_plot)):
             for suffix in (".png", ".svg"):
-                out.append(save_plot_widget(folder / f"{name}{suffix}", plot.getPlotItem()))
+                out.append(save_plot_widget(folder / f"{name}{suffix}", plot))
         self.message.emit(f"Exported the evaluation to {folder}")
         return out
 
     def export_curves_csv(self, path: str | Path) -> Path:
-        rows = []
-        for (mname, s), res in self.results.items():
-            rows += [(mname, s, "k", int(k), float(v)) for k, v in res.ve_vs_k]
-            rows += [(mname, s, "l1", float(t), float(v)) for t, v in res.ve_vs_l1]
-        return save_csv(path, ["model", "set", "curve", "x", "ve_percent"], rows)
+        """Both curves of every result, in the CSV format of ``dfecs evaluate --curves``."""
+        from dfecs_app.cli.evaluate import curves_csv
+        from dfecs_app.io.atomic import write_text_atomic
+
+        write_text_atomic(path, curves_csv([(m, s, r) for (m, s), r in self.results.items()]))
+        return Path(path)
 
     def export_table_csv(self, path: str | Path) -> Path:
         header, rows = self.table_rows()
         return save_csv(path, header, rows)
 
 
-def _read_facs_vectors(path: str | Path, facs_aus: Any) -> AUModel:
-    """FACS AUs from a file of named 136-vectors, through the baselines module."""
-    return facs_aus(path)
+def read_facs_aus(path: Path) -> AUModel:
+    """FACS AUs from any file ``dfecs baseline facs`` reads (or a saved FACS model file)."""
+    from dfecs_app.cli.baseline import DEFAULT_APEX_INTENSITY, read_au_csv, read_au_npz
+    from dfecs_app.core.baselines import facs_aus_from_vectors
+    from dfecs_app.errors import InputError
+    from dfecs_app.io.model_file import load_model
+
+    if path.suffix.lower() == ".npz":
+        try:
+            return load_model(path)
+        except InputError:  # not a model file: named vectors or an AU landmark model
+            return read_au_npz(path, DEFAULT_APEX_INTENSITY)
+    vectors, names = read_au_csv(path)
+    return facs_aus_from_vectors(vectors, names, meta={"source": str(path)})
 
 
-__all__ = ["EvaluatePanel", "evaluate_all", "np"]
+__all__ = ["EvaluatePanel", "evaluate_all", "read_facs_aus"]

@@ -87,7 +87,8 @@ class FaceItems:
         self.neutral = pg.ScatterPlotItem(size=point_size, pen=None,
                                           brush=pg.mkBrush(*NEUTRAL_COLOR))
         self.moved = pg.ScatterPlotItem(size=point_size, pen=None, brush=pg.mkBrush(*MOVED_COLOR))
-        for item in (self.outline, self.arrows, self.neutral, self.moved):
+        # moved (green) under neutral (red): a keypoint that does not move shows red
+        for item in (self.outline, self.arrows, self.moved, self.neutral):
             if item is not None:
                 plot.addItem(item)
 

@@ -68,12 +68,16 @@ class MainWindow(QMainWindow):
 
     def __init__(self, document: ProjectDocument | None = None) -> None:
         super().__init__()
+        import pyqtgraph as pg
+
+        pg.setConfigOptions(foreground="#202020", antialias=True)
         self.setObjectName("MainWindow")
         self.document = document or ProjectDocument(self)
         if self.document.parent() is None:
             self.document.setParent(self)
         self.panels: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.shown: dict[str, bool] = {}
         self.actions: dict[str, QAction] = {}
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks
@@ -94,9 +98,9 @@ class MainWindow(QMainWindow):
         self.document.dirtyChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
         self.resize(1500, 950)
-        self._restore_layout()
+        if not self._restore_layout():
+            self.raise_panel("data")
         self._update_title()
-        self.raise_panel("data")
 
     # -- construction ----------------------------------------------------------------------
     def _make_actions(self) -> None:
@@ -165,11 +169,68 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
             self.panels[pid] = panel
             self.docks[pid] = dock
+            dock.visibilityChanged.connect(lambda on, p=pid: self._on_dock_visibility(p, on))
         # cross-panel navigation without panels knowing each other
         aus = self.panels.get("aus")
         projected = self.panels.get("projected")
         if aus is not None and projected is not None:
             aus.set_morph_provider(projected)
+        if "ratings" in self.panels:
+            for sig in (self.document.modelChanged, self.document.neutralChanged,
+                        self.document.replaced, self.document.pathChanged):
+                sig.connect(self._update_rating_panel)
+            self.panels["ratings"].sessionChanged.connect(self._on_session_changed)
+
+    def _on_dock_visibility(self, pid: str, on: bool) -> None:
+        """A dock's tab became current (or not): panels do lazy work only when shown
+        (tabified docks are moved off-screen, not hidden, so ``isVisible`` cannot tell)."""
+        self.shown[pid] = bool(on)
+        panel = self.panels.get(pid)
+        hook = getattr(panel, "set_shown", None)
+        if hook is not None:
+            hook(bool(on))
+        if pid == "ratings" and on:
+            self._update_rating_panel()
+
+    def is_shown(self, pid: str) -> bool:
+        """Whether the panel's dock is open and in front."""
+        return self.shown.get(pid, False)
+
+    # -- rating sessions -------------------------------------------------------------------
+    def session_path(self) -> Path | None:
+        """The rating session file of the current model: the one the project lists, else
+        ``<project>.dfecs/ratings/<model hash>.json`` (None until the project is saved)."""
+        model = self.document.model
+        if model is None:
+            return None
+        key = model.content_hash()[:12]
+        known = self.document.sessions.get(key)
+        if known:
+            return Path(known)
+        if self.document.path is None:
+            return None
+        from dfecs_app.io.project import sidecar_dir
+
+        return sidecar_dir(self.document.path) / "ratings" / f"session-{key}.json"
+
+    def _update_rating_panel(self, *_: Any) -> None:
+        panel = self.panels.get("ratings")
+        if panel is None or not self.is_shown("ratings"):  # rendered when the tab is opened
+            return
+        doc = self.document
+        key = (id(doc.model), id(doc.neutral_image), None if doc.neutral_landmarks is None
+               else doc.neutral_landmarks.tobytes(), str(self.session_path()))
+        if key == getattr(self, "_rating_key", None):
+            return
+        self._rating_key = key
+        panel.set_model(doc.model, doc.neutral_image, doc.neutral_landmarks, self.session_path())
+
+    def _on_session_changed(self, path: str) -> None:
+        if self.document.model is not None and path:
+            key = self.document.model.content_hash()[:12]
+            if self.document.sessions.get(key) != path:
+                self.document.sessions[key] = path
+                self.document.set_dirty()
 
     def _make_log_dock(self) -> None:
         self.log_view = QPlainTextEdit(self)
@@ -288,13 +349,15 @@ class MainWindow(QMainWindow):
         dlg.deleteLater()
 
     # -- layout ----------------------------------------------------------------------------
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """Window geometry and dock layout from QSettings; False when there was none."""
         geometry = settings.get("window/geometry")
         state = settings.get("window/state")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
+            return bool(self.restoreState(state, STATE_VERSION))
+        return False
 
     def save_layout(self) -> None:
         settings.set("window/geometry", self.saveGeometry())

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from dfecs_app.core.landmarks import N_POINTS, PART_LABELS, PART_NAMES, FACE_PARTS
+from dfecs_app.core.landmarks import FACE_PARTS, N_POINTS, PART_LABELS, PART_NAMES
 from dfecs_app.errors import InputError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument

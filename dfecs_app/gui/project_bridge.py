@@ -32,6 +32,7 @@ def to_project(doc: ProjectDocument) -> Any:
         ModelRef,
         NeutralFace,
         Project,
+        SessionRef,
         TestSet,
         TrainSettings,
     )
@@ -70,9 +71,10 @@ def to_project(doc: ProjectDocument) -> Any:
     training = TrainSettings(beta=float(tp.get("beta", 0.05)), mode=tp.get("mode", "search"),
                              seed=int(tp.get("seed", 0)),
                              hyperparameters=dict(tp.get("params") or {}))
+    sessions = [SessionRef(name=key, path=Path(p)) for key, p in doc.sessions.items()]
     return Project(name=doc.name, datasets=datasets, neutral_face=neutral, models=models,
                    active_model=DFECS_MODEL_NAME if doc.model is not None else None,
-                   test_sets=tests, training=training, view=dict(doc.extra.get("view", {})))
+                   sessions=sessions, test_sets=tests, training=training, view=dict(doc.extra.get("view", {})))
 
 
 def save_from(doc: ProjectDocument, path: str | Path) -> Path:
@@ -137,6 +139,7 @@ def from_project(doc: ProjectDocument, project: Any) -> None:
             doc.model = model
         elif ref.role == "baseline":
             doc.baselines[ref.name] = model
+    doc.sessions = {s.name: str(s.path) for s in project.sessions}
     for t in project.test_sets:
         if t.dataset is not None:
             continue
@@ -157,7 +160,7 @@ def load_into(doc: ProjectDocument, path: str | Path) -> None:
     from_project(staged, project)  # raises before touching ``doc`` if anything is unreadable
     _adopt(doc, staged)
     doc.set_path(Path(path))
-    doc.name = project.name or doc.name
+    doc.set_name(project.name or doc.name)
     doc.set_dirty(False)
 
 
@@ -169,14 +172,14 @@ def load_demo_into(doc: ProjectDocument) -> None:
     from_project(staged, demo_project())
     _adopt(doc, staged)
     doc.set_path(None)
-    doc.name = "Demo"
+    doc.set_name("Demo")
     doc.set_dirty(False)
 
 
 def _adopt(doc: ProjectDocument, staged: ProjectDocument) -> None:
     for key in ("data_paths", "data_format", "table", "neutral_rule", "neutral_overrides",
                 "frontalize", "kpm", "neutral_image", "neutral_image_path", "neutral_landmarks",
-                "model", "train_params", "test_sets", "baselines", "extra"):
+                "model", "train_params", "test_sets", "baselines", "sessions", "extra"):
         setattr(doc, key, getattr(staged, key))
     staged.deleteLater()
     doc.replaced.emit()

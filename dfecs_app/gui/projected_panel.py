@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.au_panel import usage_order
 from dfecs_app.gui.document import ProjectDocument
-from dfecs_app.gui.export import save_image
 from dfecs_app.gui.worker import Worker, start_worker
 
 THUMB = 150
@@ -44,6 +43,16 @@ def morph_queue(image: np.ndarray, points: np.ndarray, components: np.ndarray,
     for i in indices:
         yield (int(i), float(intensity), cache.get(image, points, components[i], intensity),
                generation)
+
+
+def face_box(points: np.ndarray, shape: tuple[int, ...], margin: float = 0.3) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: the landmarks' bounding box grown by ``margin`` face sizes,
+    clipped to the image (thumbnails and the large view show the face, not the backdrop)."""
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    m = margin * max(x1 - x0, y1 - y0)
+    h, w = shape[:2]
+    return (max(0, int(x0 - m)), max(0, int(y0 - 1.6 * m)), min(w, int(np.ceil(x1 + m))),
+            min(h, int(np.ceil(y1 + m))))
 
 
 def to_pixmap(image: np.ndarray, size: int | None = None) -> QPixmap:
@@ -84,6 +93,8 @@ class ProjectedPanel(QWidget):
         self._pending: list[int] = []
         self._worker: Worker | None = None
         self._current: int | None = None
+        self.shown = False
+        self._stale = False
         self._generation = 0  # bumped when the inputs change: late results are dropped
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -175,7 +186,14 @@ class ProjectedPanel(QWidget):
         if self._worker is not None:
             self._worker.cancel()
         self._fill_list()
-        if self._ready():
+        self._stale = True
+        if self._ready() and self.shown:  # morph what the user looks at, when shown
+            self._debounce.start()
+
+    def set_shown(self, shown: bool) -> None:
+        """The main window says whether this panel is in front (morphing waits until it is)."""
+        self.shown = shown
+        if shown and self._stale and self._ready():
             self._debounce.start()
 
     def _fill_list(self) -> None:
@@ -190,6 +208,7 @@ class ProjectedPanel(QWidget):
                 item.setSizeHint(QSize(THUMB + 16, THUMB + 36))
                 self.list.addItem(item)
         self.list.blockSignals(False)
+        self._current = None
         self.image_item.clear()
         if not self._ready():
             self.status.setText("Needs a model and a neutral face image with landmarks.")
@@ -219,6 +238,7 @@ class ProjectedPanel(QWidget):
             todo.remove(self._current)
             todo.insert(0, self._current)
         self._pending = todo + [c for c in self._pending if c not in todo]
+        self._stale = False
         self._start()
 
     def _start(self) -> None:
@@ -240,10 +260,16 @@ class ProjectedPanel(QWidget):
         if generation != self._generation:
             return
         self.images[comp] = image
+        x0, y0, x1, y1 = face_box(np.asarray(self.document.neutral_landmarks), image.shape)
+        thumb = to_pixmap(image[y0:y1, x0:x1], THUMB)
+        icon = QIcon(thumb)
+        icon.addPixmap(thumb, QIcon.Mode.Selected)  # no selection tint over the face
         for row in range(self.list.count()):
             item = self.list.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == comp:
-                item.setIcon(QIcon(to_pixmap(image, THUMB)))
+                item.setIcon(icon)
+        if self._current is None and self.list.count():
+            self.list.setCurrentRow(0)
         if comp == self._current:
             self._show(comp)
         self.imageReady.emit(comp, intensity, image)
@@ -288,8 +314,10 @@ class ProjectedPanel(QWidget):
                 return
 
     def _show(self, comp: int) -> None:
-        self.image_item.setImage(self.images[comp], autoLevels=False, levels=(0, 255))
-        self.view.getPlotItem().autoRange(padding=0)
+        image = self.images[comp]
+        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+        x0, y0, x1, y1 = face_box(np.asarray(self.document.neutral_landmarks), image.shape)
+        self.view.getPlotItem().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         name = self.document.model.names[comp] if self.document.model is not None else comp
         self.status.setText(f"{name}, intensity {self.intensity:g}")
 
@@ -309,9 +337,10 @@ class ProjectedPanel(QWidget):
         image = self.images.get(comp)
         if image is None:
             return None
-        name = self.document.model.names[comp] if self.document.model is not None else ""
+        from dfecs_app.render.figures import save_image
+
         try:
-            out = save_image(path, image, title=f"{name}, intensity {self.intensity:g}")
+            out = save_image(path, image)
         except Exception as err:  # noqa: BLE001
             import traceback
 

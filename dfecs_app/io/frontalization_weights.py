@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.core.geometry import FRONTALIZATION_LAYOUTS, FrontalizationWeights
+from dfecs_app.core.geometry import FRONTALIZATION_LAYOUTS, FrontalizationWeights, required_layouts
 from dfecs_app.errors import MissingResourceError
 from dfecs_app.io.atomic import write_bytes_atomic
 
@@ -200,3 +200,17 @@ def load_frontalization_set(
         name: load_frontalization_weights(name, directory=directory, download=download)
         for name in layouts
     }
+
+
+def load_frontalization_for(
+    mask: np.ndarray,
+    *,
+    directory: str | os.PathLike | None = None,
+    download: bool = True,
+) -> dict[str, FrontalizationWeights]:
+    """The weights that frames with this ``(n, 68)`` point mask need (68, 66 and/or 49 points).
+
+    This is what the CLI and the GUI call before ``compute_kpm(..., frontalization=...)``:
+    a 68-point data set needs only the public 68-point weights.
+    """
+    return load_frontalization_set(required_layouts(mask), directory=directory, download=download)

@@ -36,7 +36,11 @@ KPM_FORMAT_VERSION = 1
 
 
 def save_kpm(path: str | os.PathLike, kpmset: KPMSet) -> None:
-    """Write ``kpmset`` to ``path`` atomically (an existing file is replaced only on success)."""
+    """Write ``kpmset`` to ``path`` atomically (an existing file is replaced only on success).
+
+    The NPZ is not compressed: zlib gains < 2x on KPM matrices but is ~30x slower to write
+    (9 s instead of 0.3 s for a BP4D-sized set of 136,000 rows).
+    """
     meta = dict(kpmset.meta)
     meta.update(format=KPM_FORMAT, format_version=KPM_FORMAT_VERSION, app_version=__version__)
     try:
@@ -45,6 +49,7 @@ def save_kpm(path: str | os.PathLike, kpmset: KPMSet) -> None:
         raise ValueError(f"KPM meta is not JSON-serializable: {err}") from err
     save_npz_atomic(
         path,
+        compressed=False,
         X=np.asarray(kpmset.X, dtype=np.float64),
         mask=np.asarray(kpmset.mask, dtype=bool),
         subject=np.asarray(kpmset.subject, dtype=str),

@@ -24,7 +24,8 @@ Files
     * ``neutral/image.png`` — a neutral image held only in memory.
 
     Objects that already have a file are referenced, never copied. Each file is written
-    atomically, the JSON last, so an interrupted save leaves the previous project readable.
+    atomically, the JSON last, so an interrupted save leaves the previous project readable;
+    then sidecar files the project no longer references (a removed model) are deleted.
 
 In memory
 ---------
@@ -415,13 +416,15 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
     side = sidecar_dir(path)
     out = copy.copy(project)
     out.path = path
+    # files already referenced are never overwritten by in-memory objects
+    taken = {_absolute(p) for p in project.referenced_files()}
 
     datasets = []
     for i, d in enumerate(project.datasets):
         d = replace(d, paths=[_absolute(p) for p in d.paths],
                     neutral_overrides=dict(d.neutral_overrides), params=dict(d.params))
         if d.kind == "kpm" and not d.paths and d.kpm is not None:
-            target = side / "kpm" / f"d{i:02d}-{_slug(d.name)}.npz"
+            target = _free(side / "kpm" / f"d{i:02d}-{_slug(d.name)}.npz", taken)
             _save_kpm(target, d.kpm)
             d.paths = [target]
         datasets.append(d)
@@ -435,7 +438,7 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
                 raise InputError(f"model {m.name!r} has neither a file nor data", field="models")
             from dfecs_app.io.model_file import save_model
 
-            m.path = side / "models" / f"{i:02d}-{_slug(m.name)}.npz"
+            m.path = _free(side / "models" / f"{i:02d}-{_slug(m.name)}.npz", taken)
             save_model(m.path, m.model)
         models.append(m)
     out.models = models
@@ -446,7 +449,7 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
         if t.path is None and t.dataset is None:
             if t.kpm is None:
                 raise InputError(f"test set {t.name!r} has no file, dataset or data", field="test_sets")
-            t.path = side / "kpm" / f"t{i:02d}-{_slug(t.name)}.npz"
+            t.path = _free(side / "kpm" / f"t{i:02d}-{_slug(t.name)}.npz", taken)
             _save_kpm(t.path, t.kpm)
         tests.append(t)
     out.test_sets = tests
@@ -471,7 +474,32 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
     out.neutral_face = nf
 
     write_json_atomic(path, _to_json(out, base))
+    _remove_stale_sidecar_files(side, out)
     return out
+
+
+def _remove_stale_sidecar_files(side: Path, project: Project) -> None:
+    """Delete files this module wrote to the sidecar folder that the project no longer uses
+    (a removed model, a renamed test set). Only ``models/``, ``kpm/`` and ``neutral/`` are
+    touched, and only after the new JSON is in place."""
+    keep = set(project.referenced_files())
+    if project.neutral_face is not None and project.neutral_face.points is not None:
+        keep.add(_neutral_points_path(project.path))
+    for sub, pattern in (("models", "*.npz"), ("kpm", "*.npz"), ("neutral", "*.npz"),
+                         ("neutral", "*.png")):
+        for f in (side / sub).glob(pattern):
+            if _absolute(f) not in keep:
+                f.unlink(missing_ok=True)
+
+
+def _free(target: Path, taken: set[Path]) -> Path:
+    """``target``, or ``target`` with a counter, not in ``taken`` (which it joins)."""
+    candidate, k = target, 1
+    while candidate in taken:
+        candidate = target.with_name(f"{target.stem}-{k}{target.suffix}")
+        k += 1
+    taken.add(candidate)
+    return candidate
 
 
 def _neutral_points_path(project_path: Path) -> Path:

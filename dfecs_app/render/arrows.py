@@ -136,8 +136,8 @@ def draw_kpm_arrows(
         Present neutral keypoints (missing ones are not drawn).
     crop : float or None
         Zoom to the face: the keypoints' bounding box grown by this fraction of the face size
-        on each side (within the image). ``None`` shows the whole image (or the bounding box
-        without margin when there is no image).
+        on each side (within the image). ``None`` shows the whole image (without an image:
+        the bounding box with a 2 % margin).
     marker_size : float
         Keypoint marker area in points² (``scatter``'s ``s``).
     arrow_width : float

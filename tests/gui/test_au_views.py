@@ -88,4 +88,4 @@ def test_exports_png_svg_csv(demo_window, qtbot, tmp_path) -> None:  # noqa: ANN
         assert p.exists() and p.stat().st_size > 500, p
     assert grid_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in grid_svg.read_bytes()[:2000] and b"kpm-arrows" in grid_svg.read_bytes()
-    assert (tmp_path / "images" / "au_01.svg").read_text().count("data:image/png;base64") == 1
+    assert b"<svg" in (tmp_path / "images" / "au_01.svg").read_bytes()[:1000]

@@ -59,7 +59,8 @@ def check_point_count(path: Path, n: int, what: str, line: int | None = None,
     """The layout name ('68', '66', '49') of ``n`` points, else InputError."""
     allowed = (required,) if required else POINT_COUNTS
     if n not in allowed:
-        expected = " or ".join(str(a) for a in allowed)
+        names = [str(a) for a in allowed]
+        expected = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         raise InputError(f"{what} has {n} points; expected {expected}", path, line)
     return str(n)
 

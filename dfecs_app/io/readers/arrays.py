@@ -9,6 +9,7 @@ reported); any other NaN/inf is an error.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def _load(path: Path):
     if Path(path).stat().st_size == 0:
         raise InputError("empty file", path)
     try:
-        return np.load(path, allow_pickle=False)
+        # from memory: a failed np.load must not leave the file open
+        return np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
     except ValueError as err:  # object arrays need pickles: refused
         raise InputError(f"cannot read without unpickling ({err})", path) from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:

@@ -1,0 +1,58 @@
+"""Train panel: the demo trains in the worker thread; Cancel midway; train again; AU grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dfecs_app.core.progress import Progress
+from dfecs_app.gui import dialogs
+
+
+def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> None:  # noqa: ANN001
+    win = demo_window
+    train = win.panels["train"]
+    win.raise_panel("train")
+    reports: list[Progress] = []
+    train.progressed.connect(reports.append)
+
+    # 1. start, wait for the first progress report, cancel: nothing learned, app usable
+    with qtbot.waitSignal(train.progressed, timeout=30000):
+        worker = train.start_training()
+    assert worker is not None and train.is_running()
+    assert not train.train_button.isEnabled() and train.cancel_button.isEnabled()
+    with qtbot.waitSignal(train.cancelled, timeout=30000):
+        train.cancel()
+    qtbot.waitUntil(lambda: not train.is_running() and train.train_button.isEnabled(),
+                    timeout=10000)
+    assert win.document.model is None
+    assert train.stage_label.text() == "Cancelled"
+    assert "Cancelled after" in train.log.toPlainText()
+
+    # 2. train again, to the end
+    reports.clear()
+    aus = win.panels["aus"]
+    with qtbot.waitSignals([train.trained, aus.gridFilled], timeout=120000):
+        train.start_training()
+    qtbot.waitUntil(lambda: not train.is_running(), timeout=10000)
+    model = win.document.model
+    assert model is not None and model.kind == "dfecs"
+    assert reports and any(p.info.get("ve") is not None for p in reports)
+    assert train.progress.value() == 1000
+    ve = model.meta.get("ve_train", model.meta.get("ve"))
+    assert ve is not None and float(ve) >= 95.0 - 1e-6  # β = 0.05
+    # the grid shows every AU, sorted by usage when the model says how much each is used
+    assert len(aus.cells) == model.n_components
+    if "usage" in model.arrays:
+        usage = np.asarray(model.arrays["usage"], float)[aus.order]
+        assert np.all(np.diff(usage) <= 1e-12)
+    assert not [d for d in dialogs.shown if d.kind == "error"]
+    assert win.document.dirty
+
+
+def test_bad_explicit_hyperparameters_name_the_cell(demo_window) -> None:  # noqa: ANN001
+    train = demo_window.panels["train"]
+    train.mode_combo.setCurrentIndex(train.mode_combo.findData("explicit"))
+    train.params_table.item(6, 0).setText("four")
+    assert train.start_training() is None
+    err = dialogs.shown[-1]
+    assert err.kind == "error" and "lips" in err.text and "'four'" in err.text

@@ -1,0 +1,107 @@
+"""The built-in demo: the astronaut neutral face with its dlib landmarks, and the synthetic KPMs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dfecs_app.core.landmarks import FACE_PARTS
+from dfecs_app.errors import MissingResourceError
+from dfecs_app.io.demo import (
+    demo_files,
+    demo_kpm,
+    demo_neutral_face,
+    demo_project,
+    read_image,
+    resources_dir,
+)
+from dfecs_app.io.project import load_project, save_project
+
+
+def test_demo_face_is_the_astronaut_with_68_landmarks():
+    from skimage import data
+
+    image, points = demo_neutral_face()
+    assert image.dtype == np.uint8 and image.shape == (512, 512, 3)
+    np.testing.assert_array_equal(image, data.astronaut())  # the PNG is the public-domain photo
+    assert points.shape == (68, 2) and np.isfinite(points).all()
+
+
+def test_landmarks_lie_on_the_face():
+    image, points = demo_neutral_face()
+    centre = {name: points[list(idx)].mean(axis=0) for name, idx in FACE_PARTS.items()}
+    # the face sits in the upper middle of the photo (dlib's face box: x 175-265, y 76-166)
+    assert (points[:, 0] > 170).all() and (points[:, 0] < 285).all()
+    assert (points[:, 1] > 80).all() and (points[:, 1] < 190).all()
+    # anatomy: brows above eyes above nose tip above lips above chin; subject's right on image left
+    assert centre["right_brow"][1] < centre["right_eye"][1] < points[33, 1] < centre["lips"][1] < points[8, 1]
+    assert centre["right_eye"][0] < centre["nose"][0] < centre["left_eye"][0]
+    eye_gap = np.linalg.norm(centre["left_eye"] - centre["right_eye"])
+    assert 0.35 < eye_gap / (points[16, 0] - points[0, 0]) < 0.55
+    # skin under the cheeks and nose: reddish, bright; not the dark suit or the grey background
+    for i in (29, 30):
+        r, g, b = image[int(points[i, 1]), int(points[i, 0])].astype(int)
+        assert r > g > b and r > 150, (i, r, g, b)
+
+
+def test_pts_file_is_one_based_and_matches_a_fresh_dlib_detection():
+    """The committed landmarks are what packaging/make_demo_resources.py makes from the photo."""
+    import dlib
+    import face_recognition_models
+
+    image, points = demo_neutral_face()
+    _, pts_path = demo_files()
+    lines = pts_path.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ["version: 1", "n_points: 68", "{"] and lines[-1] == "}"
+    raw = np.array([[float(v) for v in line.split()] for line in lines[3:-1]])
+    np.testing.assert_allclose(raw - 1.0, points)
+    detector = dlib.get_frontal_face_detector()
+    predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+    faces, scores, _ = detector.run(image, 1, 0.0)
+    best = faces[int(np.argmax(scores))]
+    fresh = np.array([[p.x, p.y] for p in predictor(image, best).parts()], dtype=float)
+    np.testing.assert_allclose(fresh, points, atol=1.0)
+
+
+def test_demo_kpm_is_the_generator_output_and_deterministic():
+    from dfecs_app.core.synthetic import make_kpm_dataset
+
+    kpm = demo_kpm(300, random_state=4)
+    X, mask, _, _ = make_kpm_dataset(300, random_state=4)
+    np.testing.assert_array_equal(kpm.X, X)
+    np.testing.assert_array_equal(kpm.mask, mask)
+    assert kpm.X.shape == (300, 136) and len(kpm.subject) == 300
+    assert kpm.meta["synthetic"] == {"n_samples": 300, "random_state": 4}
+    np.testing.assert_array_equal(demo_kpm(300, random_state=4).X, kpm.X)
+    other = demo_kpm(300, random_state=5, missing="bp4d")
+    assert not other.mask[:, :17].any()
+
+
+def test_demo_project_is_ready_and_round_trips(tmp_path):
+    project = demo_project()
+    image_path, pts_path = demo_files()
+    assert project.neutral_face.image_path == image_path
+    assert project.neutral_face.landmarks_path == pts_path
+    (dataset,) = project.datasets
+    assert dataset.kind == "synthetic" and dataset.kpm is not None
+    np.testing.assert_array_equal(dataset.kpm.X, demo_kpm(**dataset.params).X)
+    assert project.missing_files() == []
+    saved = save_project(tmp_path / "demo.dfecs.json", project)
+    assert load_project(tmp_path / "demo.dfecs.json") == saved
+
+
+def test_missing_resources_say_how_to_make_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFECS_RESOURCES", str(tmp_path))
+    assert resources_dir() == tmp_path
+    with pytest.raises(MissingResourceError, match="make_demo_resources.py"):
+        demo_neutral_face()
+
+
+def test_read_image_errors(tmp_path):
+    from dfecs_app.errors import InputError
+
+    with pytest.raises(InputError, match="no such image"):
+        read_image(tmp_path / "none.png")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="not an image"):
+        read_image(tmp_path / "bad.png")
