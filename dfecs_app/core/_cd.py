@@ -21,9 +21,9 @@ conventions onto it (eq. 1 of the paper has the ½, ``lam = α``; eq. 3–4 and 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from collections.abc import Iterator
 
 import numpy as np
 from numba import njit

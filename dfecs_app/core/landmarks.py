@@ -275,7 +275,7 @@ class LandmarkTable:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.points = np.asarray(self.points, dtype=np.float64)
+        self.points = np.array(self.points, dtype=np.float64)  # a copy: missing points are zeroed below
         n = self.points.shape[0]
         if self.points.shape != (n, N_POINTS, 2):
             raise ValueError(f"points must have shape (n, 68, 2), got {self.points.shape}")

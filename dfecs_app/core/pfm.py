@@ -344,11 +344,19 @@ class PartFaceModel(TransformerMixin, BaseEstimator):
             raise ValueError(f"alpha must be >= 0, got {self.alpha}")
         if fm is not None and not fm.any():
             raise ValueError("every entry of this face part is missing")
+        # columns missing in every sample (e.g. DISFA's 60/64) stay 0 in the atoms
+        keep = np.ones(Xf.shape[1], dtype=bool) if fm is None else fm.any(axis=0)
+        fk = None if fm is None else fm[:, keep]
+        if fk is not None and fk.all():
+            fk = None
+        dict_init = None if self.dict_init is None else np.asarray(self.dict_init)[:, keep]
         with single_blas_thread():
-            D, V, cost, n_iter = learn_dictionary(
-                Xf, k, float(self.alpha), fmask=fm, dict_init=self.dict_init,
+            Dk, V, cost, n_iter = learn_dictionary(
+                Xf[:, keep], k, float(self.alpha), fmask=fk, dict_init=dict_init,
                 code_init=self.code_init, max_iter=int(self.max_iter), tol=float(self.tol),
                 random_state=check_random_state(self.random_state))
+        D = np.zeros((k, Xf.shape[1]))
+        D[:, keep] = Dk
         self.components_ = D
         self.codes_ = V
         self.features_ = np.asarray(cols)

@@ -17,7 +17,7 @@
   ...), at a gamma-distributed intensity (mean 0.8), plus rare independent activations
   (5 % per component); each subject scales each component by a log-normal factor (σ = 0.2),
   mimicking people who move more or less;
-* the **noise** is Gaussian tracking noise (``noise`` units, default 1.5) on present keypoints.
+* the **noise** is Gaussian tracking noise (``noise`` units, default 0.5) on present keypoints.
 
 ``missing="bp4d"`` removes the jaw and the inner lip corners 60/64 (BP4D's 49 points),
 ``missing="disfa"`` the inner lip corners only (DISFA's 66 points); missing entries are 0 in
@@ -223,7 +223,7 @@ def make_kpm_dataset(
     *,
     n_components: int = 16,
     n_subjects: int = 20,
-    noise: float = 1.5,
+    noise: float = 0.5,
     missing: str | None = None,
     neutral_fraction: float = 0.15,
     random_state: int | np.random.RandomState | None = None,

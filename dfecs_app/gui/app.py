@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         dialogs.set_test_mode(True)  # nothing modal may block an unattended run
 
     from dfecs_app.gui.main_window import MainWindow
+    from dfecs_app.gui.train_panel import warm_up_training
 
+    warm_up_training()  # before the window shows: no stall when training starts
     window = MainWindow()
     first_run = not settings.get("app/first_run_done")
     opened = False
@@ -81,12 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cleanup(window, app) -> None:  # noqa: ANN001
     """Stop background work and delete every top-level widget before the interpreter exits."""
     from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QDialog, QMainWindow
 
     window.shutdown()
     window.document.set_dirty(False)
+    # our windows only: pyqtgraph's parentless context menus belong to their Python items
     for w in app.topLevelWidgets():
-        w.close()
-        w.deleteLater()
+        if isinstance(w, (QMainWindow, QDialog)) and w.parent() is None:
+            w.close()
+            w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     app.processEvents()
 

@@ -89,15 +89,16 @@ class AUPanel(QWidget):
         self.document = document
         self.order = np.zeros(0, dtype=int)
         self.usage: np.ndarray | None = None
-        self.cells: list[tuple[pg.PlotItem, FaceItems]] = []
+        self.cells: list[tuple[pg.ViewBox, FaceItems, pg.LabelItem]] = []
         self.current: int | None = None
         self._morph: Any = None
         self.shown = False
+        self._needs_rebuild = False
         self._image_shown: int | None = None
         self._build()
-        document.modelChanged.connect(self.rebuild)
+        document.modelChanged.connect(self._on_model_changed)
         document.neutralChanged.connect(self.redraw)
-        document.replaced.connect(self.rebuild)
+        document.replaced.connect(self._on_model_changed)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # -- layout ----------------------------------------------------------------------------
@@ -112,7 +113,7 @@ class AUPanel(QWidget):
         self.cols_spin.setRange(1, 12)
         self.cols_spin.setValue(3)
         self.cols_spin.setPrefix("columns: ")
-        self.cols_spin.valueChanged.connect(self.rebuild)
+        self.cols_spin.valueChanged.connect(lambda _: self.rebuild())
         self.export_button = QPushButton("E&xport grid…")
         self.export_button.clicked.connect(self.export_dialog)
         top = QHBoxLayout()
@@ -176,7 +177,7 @@ class AUPanel(QWidget):
         split.addWidget(large)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([700, 800])
+        split.setSizes([620, 880])
         self.splitter = split
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -200,12 +201,20 @@ class AUPanel(QWidget):
             settings.set("au/scale", value / 10.0)
         self.redraw()
 
+    def _on_model_changed(self) -> None:
+        # building the grid costs ~0.1 s of GUI time: do it when the panel is looked at
+        self._needs_rebuild = True
+        if self.shown or self.document.model is None:
+            self.rebuild()
+
     def rebuild(self) -> None:
-        """Recreate the grid for the document's model."""
-        self.grid.clear()
-        self.cells = []
+        """Fill the grid for the document's model (cells are reused when the shape allows)."""
+        self._needs_rebuild = False
         model = self.document.model
         if model is None:
+            self.grid.clear()
+            self.cells = []
+            self._grid_shape = None
             self.order = np.zeros(0, dtype=int)
             self.usage = None
             self.empty_label.show()
@@ -219,17 +228,21 @@ class AUPanel(QWidget):
         self.order, self.usage = usage_order(model)
         ncols = self.cols_spin.value()
         nrows = max(1, math.ceil(len(self.order) / ncols))
-        for slot, comp in enumerate(self.order):
-            plot = self.grid.addPlot(row=slot // ncols, col=slot % ncols)
-            plot.setTitle(self._title(int(comp)), size="10pt", color="#202020")
-            plot.invertY(True)
-            plot.setAspectLocked(True)
-            plot.hideAxis("left")
-            plot.hideAxis("bottom")
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            plot.setMenuEnabled(False)
-            self.cells.append((plot, FaceItems(plot, point_size=3.5)))
+        shape = (len(self.order), ncols)
+        if shape != getattr(self, "_grid_shape", None):
+            # light cells: a title label over a bare ViewBox (no axes, no menus)
+            self.grid.clear()
+            self.cells = []
+            for slot in range(len(self.order)):
+                r, c = divmod(slot, ncols)
+                label = self.grid.addLabel("", row=2 * r, col=c, size="10pt", color="#202020")
+                vb = pg.ViewBox(enableMenu=False, lockAspect=True, invertY=True)
+                vb.setMouseEnabled(x=False, y=False)
+                self.grid.addItem(vb, row=2 * r + 1, col=c)
+                self.cells.append((vb, FaceItems(vb, point_size=3.5), label))
+            self._grid_shape = shape
+        for (_, _, label), comp in zip(self.cells, self.order):
+            label.setText(self._title(int(comp)), size="10pt", color="#202020")
         self.grid.setMinimumHeight(nrows * CELL_HEIGHT)
         self.current = int(self.order[0]) if len(self.order) else None
         self.redraw()
@@ -255,18 +268,19 @@ class AUPanel(QWidget):
         model = self.document.model
         if model is None or not self.cells:
             return
-        for (plot, items), comp in zip(self.cells, self.order):
+        for (vb, items, _), comp in zip(self.cells, self.order):
             base, moved = self.moved_face(int(comp))
             items.set_face(base, moved=moved)
-            plot.autoRange(padding=0.03)
+            vb.autoRange(padding=0.03)
         if self.current is not None:
             self._draw_large(self.current)
 
     # -- selection -------------------------------------------------------------------------
     def _on_grid_click(self, ev: Any) -> None:
         pos = ev.scenePos()
-        for (plot, _), comp in zip(self.cells, self.order):
-            if plot.sceneBoundingRect().contains(pos):
+        for (vb, _, label), comp in zip(self.cells, self.order):
+            if (vb.sceneBoundingRect().contains(pos)
+                    or label.sceneBoundingRect().contains(pos)):
                 self.select(int(comp))
                 return
 
@@ -275,8 +289,7 @@ class AUPanel(QWidget):
         if self.document.model is None or not 0 <= comp < self.document.model.n_components:
             return
         self.current = int(comp)
-        for (plot, _), c in zip(self.cells, self.order):
-            vb = plot.getViewBox()
+        for (vb, _, _), c in zip(self.cells, self.order):
             vb.setBorder(SELECTED_PEN if int(c) == comp else None)
         self._draw_large(comp)
         self.image_item.clear()
@@ -299,6 +312,9 @@ class AUPanel(QWidget):
         """The main window says whether this panel is in front; the large view's projected
         image is asked for only then."""
         self.shown = shown
+        if shown and self._needs_rebuild:
+            self.rebuild()  # selects the first AU, which asks for its image
+            return
         if (shown and self.current is not None and self._morph is not None
                 and getattr(self, "_image_shown", None) != self.current
                 and self.document.neutral_image is not None):
@@ -350,11 +366,13 @@ class AUPanel(QWidget):
         if model is None:
             dialogs.info(self, "Export", "No model to export yet.")
             return None
-        base, on_image = reference_face(self.document)
-        titles = [self._title(i) for i in range(model.n_components)]
+        base, _ = reference_face(self.document)
+        order, usage = usage_order(model)  # the grid may not be built yet (lazy)
+        titles = [model.names[i] if usage is None else f"{model.names[i]} · usage {usage[i]:.3g}"
+                  for i in range(model.n_components)]
         try:
             fig = au_grid_figure(model, base, scale=self.scale, ncols=self.cols_spin.value(),
-                                 order=[int(i) for i in self.order], titles=titles)
+                                 order=[int(i) for i in order], titles=titles)
             out = save_figure(fig, path)
         except Exception as err:  # noqa: BLE001
             import traceback
@@ -369,9 +387,10 @@ class AUPanel(QWidget):
         from dfecs_app.render.arrows import kpm_arrow_figure, save_figure
 
         model = self.document.model
-        if model is None or self.current is None:
+        if model is None:
             return None
+        comp = self.current if self.current is not None else int(usage_order(model)[0][0])
         base, _ = reference_face(self.document)
-        fig = kpm_arrow_figure(base, model.components[self.current], scale=self.scale,
-                               title=self._title(self.current))
+        fig = kpm_arrow_figure(base, model.components[comp], scale=self.scale,
+                               title=model.names[comp])
         return save_figure(fig, path)

@@ -128,6 +128,7 @@ class DataPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setSizes([480, 1000])
 
         box = QGroupBox("Neutral frame and corrections")
         bl = QHBoxLayout(box)

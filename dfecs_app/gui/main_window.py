@@ -199,7 +199,8 @@ class MainWindow(QMainWindow):
     # -- rating sessions -------------------------------------------------------------------
     def session_path(self) -> Path | None:
         """The rating session file of the current model: the one the project lists, else
-        ``<project>.dfecs/ratings/<model hash>.json`` (None until the project is saved)."""
+        ``<project>.dfecs/ratings/session-<model hash>.json``, or for an unsaved project the
+        same name in the app's data folder (so votes are autosaved from the first click)."""
         model = self.document.model
         if model is None:
             return None
@@ -208,7 +209,11 @@ class MainWindow(QMainWindow):
         if known:
             return Path(known)
         if self.document.path is None:
-            return None
+            from PySide6.QtCore import QStandardPaths
+
+            data = QStandardPaths.writableLocation(
+                QStandardPaths.StandardLocation.AppDataLocation)
+            return Path(data) / "ratings" / f"session-{key}.json"
         from dfecs_app.io.project import sidecar_dir
 
         return sidecar_dir(self.document.path) / "ratings" / f"session-{key}.json"

@@ -52,7 +52,7 @@ class DraggableLandmarks(pg.ScatterPlotItem):
     sigPointDragging = pg.QtCore.Signal(int, object)
 
     def __init__(self) -> None:
-        super().__init__(size=9, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(*NEUTRAL_COLOR),
+        super().__init__(size=8, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(*NEUTRAL_COLOR),
                          hoverable=True, hoverBrush=pg.mkBrush(255, 200, 0), hoverSize=12)
         self._points = np.zeros((0, 2))
         self._drag: int | None = None
@@ -275,7 +275,13 @@ class NeutralPanel(QWidget):
         key = (id(doc.neutral_image), lm is None)
         if key != getattr(self, "_range_key", None):  # re-frame only when the face changes
             self._range_key = key
-            self.view.getPlotItem().autoRange()
+            if lm is not None and doc.neutral_image is not None:
+                from dfecs_app.gui.projected_panel import face_box
+
+                x0, y0, x1, y1 = face_box(np.asarray(lm), doc.neutral_image.shape, 0.2)
+                self.view.getPlotItem().setRange(xRange=(x0, x1), yRange=(y0, y1))
+            else:
+                self.view.getPlotItem().autoRange()
 
 
 def _inside(points: np.ndarray, shape: tuple[int, ...]) -> bool:

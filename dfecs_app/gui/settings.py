@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "train/beta": 0.05,
     "train/seed": 0,
     "au/scale": 3.0,
-    "morph/intensity": 1.0,
+    "morph/intensity": 2.0,
     "data/frontalize": True,
 }
 

@@ -41,9 +41,6 @@ from dfecs_app.gui.document import ProjectDocument
 from dfecs_app.gui.worker import Worker, start_worker
 
 MODES = (("search", "Paper search (§2.3.3)"), ("explicit", "Explicit hyperparameters"))
-#: Default explicit hyperparameters (the search's starting values).
-DEFAULT_PART = (3, 1.0)
-DEFAULT_HFM = (8, 1.0, 1.0)
 
 
 class TrainPanel(QWidget):
@@ -113,10 +110,13 @@ class TrainPanel(QWidget):
             [PART_LABELS[p] for p in PART_NAMES] + ["HFM (all parts)"])
         self.params_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         for r in range(len(PART_NAMES)):
-            self._set_row(r, DEFAULT_PART)
-        self._set_row(len(PART_NAMES), DEFAULT_HFM)
+            self._set_row(r, ("", ""))
+        self._set_row(len(PART_NAMES), ("", "", ""))
         params_box = QGroupBox("Explicit hyperparameters")
         pl = QVBoxLayout(params_box)
+        hint = QLabel("A row left blank is searched (§2.3.3); e.g. SI Table 1: lips k=5, α=1.5.")
+        hint.setWordWrap(True)
+        pl.addWidget(hint)
         pl.addWidget(self.params_table)
         self.params_box = params_box
 
@@ -163,7 +163,8 @@ class TrainPanel(QWidget):
 
     def _set_row(self, r: int, values: tuple) -> None:
         for c in range(3):
-            text = "" if c >= len(values) else f"{values[c]:g}"
+            v = values[c] if c < len(values) else ""
+            text = v if isinstance(v, str) else f"{v:g}"
             item = QTableWidgetItem(text)
             if c >= len(values):
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -177,19 +178,21 @@ class TrainPanel(QWidget):
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(p.get("mode", "search"))))
         explicit = p.get("params") or {}
         for r, part in enumerate(PART_NAMES):
-            if part in explicit.get("pfm", {}):
-                d = explicit["pfm"][part]
-                self._set_row(r, (d["k"], d["alpha"]))
-        if "hfm" in explicit:
-            h = explicit["hfm"]
-            self._set_row(len(PART_NAMES), (h["q"], h["alpha_A"], h["alpha_B"]))
+            d = (explicit.get("parts") or {}).get(part)
+            self._set_row(r, (d["k"], d["alpha"]) if d else ("", ""))
+        h = explicit.get("hfm")
+        self._set_row(len(PART_NAMES), (h["q"], h["alpha_A"], h["alpha_B"]) if h else ("", "", ""))
         self._on_mode()
         self._on_beta(self.beta_spin.value())
         self._refresh()
 
     def explicit_params(self) -> dict[str, Any]:
-        """The explicit hyperparameters as ``{"pfm": {part: {k, alpha}}, "hfm": {q, alpha_A,
-        alpha_B}}``; InputError naming the cell otherwise."""
+        """The explicit hyperparameters in ``dfecs train --params`` form: ``{"parts": {part:
+        {"k", "alpha"}}, "hfm": {"q", "alpha_A", "alpha_B"} or None}``; blank rows are left
+        out (searched). InputError naming the cell otherwise."""
+        def text(r: int, c: int) -> str:
+            return self.params_table.item(r, c).text().strip()
+
         def cell(r: int, c: int, kind: type) -> Any:
             text = self.params_table.item(r, c).text().strip()
             name = self.params_table.verticalHeaderItem(r).text()
@@ -204,11 +207,14 @@ class TrainPanel(QWidget):
                                  field="hyperparameters")
             return v
 
-        pfm = {part: {"k": cell(r, 0, int), "alpha": cell(r, 1, float)}
-               for r, part in enumerate(PART_NAMES)}
+        parts = {part: {"k": cell(r, 0, int), "alpha": cell(r, 1, float)}
+                 for r, part in enumerate(PART_NAMES) if text(r, 0) or text(r, 1)}
         h = len(PART_NAMES)
-        return {"pfm": pfm, "hfm": {"q": cell(h, 0, int), "alpha_A": cell(h, 1, float),
-                                    "alpha_B": cell(h, 2, float)}}
+        hfm = None
+        if any(text(h, c) for c in range(3)):
+            hfm = {"q": cell(h, 0, int), "alpha_A": cell(h, 1, float),
+                   "alpha_B": cell(h, 2, float)}
+        return {"parts": parts, "hfm": hfm}
 
     def current_params(self) -> dict[str, Any]:
         mode = self.mode_combo.currentData()
@@ -353,7 +359,7 @@ def stage_text(p: Progress) -> str:
 
 
 def train_au_model(kpm: Any, params: dict[str, Any], state: Any = None) -> AUModel:
-    """Train the DFECS AUs of a KPM set as ``dfecs train`` does.
+    """Train the DFECS AUs of a KPM set exactly as ``dfecs train`` does.
 
     Parameters
     ----------
@@ -361,15 +367,41 @@ def train_au_model(kpm: Any, params: dict[str, Any], state: Any = None) -> AUMod
         ``X`` (n, 136), ``mask`` (n, 68).
     params : dict
         ``beta``, ``mode`` ('search' or 'explicit'), ``seed`` and, for 'explicit',
-        ``params`` = ``{"pfm": {part: {"k", "alpha"}}, "hfm": {"q", "alpha_A", "alpha_B"}}``.
+        ``params`` in ``dfecs train --params`` form (``{"parts": {...}, "hfm": {...}}``).
     state : TaskState, optional
-        Progress and cancellation.
+        Progress and cancellation (checked between fits).
 
     Returns
     -------
     AUModel
+        ``FullFaceModel.to_au_model()``: AUs by decreasing usage, ``arrays['usage']``.
     """
-    from dfecs_app.cli.train import fit_model
+    from dfecs_app.core.ffm import FullFaceModel
 
-    return fit_model(kpm, beta=params["beta"], explicit=params.get("params"),
-                     seed=params["seed"], state=state)
+    explicit = (params.get("params") or {}) if params.get("mode") == "explicit" else {}
+    ffm = FullFaceModel(beta=float(params["beta"]), parts=explicit.get("parts") or None,
+                        hfm=explicit.get("hfm"), search_mode="fast",
+                        random_state=int(params["seed"]))
+    ffm.fit(kpm.X, mask=kpm.mask, state=state)
+    return ffm.to_au_model()
+
+
+_WARM = False
+
+
+def warm_up_training() -> None:
+    """Load the training kernels once (numba's cached machine code, imports) with a tiny fit.
+
+    Loading compiled kernels holds the interpreter lock for ~0.1-0.2 s; done here, on the GUI
+    thread before the window is shown (``dfecs-studio`` does it at start-up), that cost never
+    shows as a frozen window in the middle of a training run.
+    """
+    global _WARM
+    if _WARM:
+        return
+    from dfecs_app.core.ffm import FullFaceModel
+    from dfecs_app.core.synthetic import make_kpm_dataset
+
+    X, mask, _, _ = make_kpm_dataset(200, n_components=8, random_state=0)
+    FullFaceModel(beta=0.3, random_state=0, n_jobs=1).fit(X, mask=mask)
+    _WARM = True

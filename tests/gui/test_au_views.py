@@ -20,8 +20,10 @@ def _model(q: int = 6) -> AUModel:
 def test_au_grid_fills_sorted_by_usage_and_scales(demo_window, qtbot) -> None:  # noqa: ANN001
     win = demo_window
     aus = win.panels["aus"]
+    win.document.set_model(_model())
+    assert not aus.cells  # built when the panel is looked at, not while another is in front
     with qtbot.waitSignal(aus.gridFilled, timeout=5000) as blocker:
-        win.document.set_model(_model())
+        win.raise_panel("aus")
     assert blocker.args == [6] and len(aus.cells) == 6
     assert list(aus.order) == [1, 4, 2, 5, 0, 3]  # decreasing usage
     # the first cell draws AU 2 (most used): green points = neutral + displacement x scale
@@ -35,8 +37,9 @@ def test_au_grid_fills_sorted_by_usage_and_scales(demo_window, qtbot) -> None:  
     assert len(ax) > 0  # arrows drawn
 
     # clicking a cell selects it for the large view
-    plot = aus.cells[2][0]
-    center = plot.sceneBoundingRect().center()
+    vb = aus.cells[2][0]
+    assert aus.cells[2][2].text.startswith("Component 3 · usage 3")  # order[2] == 2
+    center = vb.sceneBoundingRect().center()
     view_pos = aus.grid.mapFromScene(center)
     qtbot.mouseClick(aus.grid.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
     assert aus.current == int(aus.order[2])
@@ -58,8 +61,8 @@ def test_morph_one_au_in_worker_with_cache(demo_window, qtbot) -> None:  # noqa:
         proj.request(1)
     qtbot.waitUntil(lambda: proj._worker is None, timeout=10000)
     comp, intensity, image = blocker.args
-    assert intensity == proj.intensity == 1.0
-    expected = morph_au(doc.neutral_image, doc.neutral_landmarks, doc.model.components[1], 1.0)
+    assert intensity == proj.intensity == 2.0  # the default intensity
+    expected = morph_au(doc.neutral_image, doc.neutral_landmarks, doc.model.components[1], 2.0)
     np.testing.assert_array_equal(image, expected)  # the same function as the CLI/render
     diff = np.abs(image.astype(int) - doc.neutral_image.astype(int)).sum(axis=2)
     assert diff.max() > 30  # the face moved

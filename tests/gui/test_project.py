@@ -44,7 +44,9 @@ def test_save_and_reopen_same_state(demo_window, qtbot, tmp_path) -> None:  # no
         np.testing.assert_array_equal(doc.neutral_image, ref.neutral_image)
         assert doc.train_params == {"beta": 0.1, "mode": "search", "seed": 3}
         assert other.panels["train"].beta_spin.value() == 0.1
-        assert other.panels["aus"].cells and len(other.panels["aus"].cells) == 6
+        other.show()
+        other.raise_panel("aus")
+        qtbot.waitUntil(lambda: len(other.panels["aus"].cells) == 6, timeout=5000)
         assert not doc.dirty
     finally:
         other.shutdown()

@@ -31,9 +31,11 @@ def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> 
     # 2. train again, to the end
     reports.clear()
     aus = win.panels["aus"]
-    with qtbot.waitSignals([train.trained, aus.gridFilled], timeout=120000):
+    with qtbot.waitSignal(train.trained, timeout=120000):
         train.start_training()
     qtbot.waitUntil(lambda: not train.is_running(), timeout=10000)
+    with qtbot.waitSignal(aus.gridFilled, timeout=10000):
+        win.raise_panel("aus")
     model = win.document.model
     assert model is not None and model.kind == "dfecs"
     assert reports and any(p.info.get("ve") is not None for p in reports)

@@ -1,0 +1,266 @@
+"""Full Face Model (paper §2.3): ``X ≈ U A B`` — per-part dictionaries, then an L1 NMF.
+
+``FullFaceModel`` fits, on KPMs ``X`` (n, 136), the seven Part Face Models (eq. 1,
+:mod:`dfecs_app.core.pfm`) and the Hierarchical Face Model on their stacked codes (eq. 2,
+:mod:`dfecs_app.core.hfm`), with hyperparameters searched as in §2.3.3
+(:mod:`dfecs_app.core.search`) or given explicitly (e.g. SI Tables 1–2). The DFECS AUs are the
+rows of ``components_ = (U A)ᵀ`` (q, 136), ordered by usage (the sum of their training codes
+``B``), largest first.
+
+α conventions: the PFM α is eq. 1's (with the ½); α_A, α_B are eq. 2's (no ½); ``transform``
+encodes with eq. 3 (no ½) at ``transform_alpha`` (default: the HFM's α_B).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from dfecs_app.core.aumodel import AUModel, data_hash
+from dfecs_app.core.encoding import encode
+from dfecs_app.core.landmarks import N_FEATURES, PART_FEATURES, PART_NAMES
+from dfecs_app.core.metrics import feature_mask, variance_explained
+from dfecs_app.core.pfm import PartFaceModel
+from dfecs_app.core.progress import TaskState
+from dfecs_app.core.search import MODES, SearchResult, run_search, stack_parts
+from dfecs_app.errors import InputError
+
+
+def check_kpm(X: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate KPMs for training; return ``X`` (float64) and the feature mask (or None).
+
+    Raises
+    ------
+    InputError
+        Wrong shape, NaN/inf, or no motion at all (fields ``X`` / ``mask``).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != N_FEATURES:
+        raise InputError(f"KPMs must have shape (n, {N_FEATURES}), got {X.shape}", field="X")
+    if X.shape[0] < 2:
+        raise InputError(f"need at least 2 KPM samples, got {X.shape[0]}", field="X")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise InputError(f"X contains NaN or inf (first in sample {row})", field="X")
+    try:
+        fmask = feature_mask(mask, X.shape)
+    except ValueError as err:
+        raise InputError(str(err), field="mask") from err
+    Xp = X if fmask is None else np.where(fmask, X, 0.0)
+    if not np.any(Xp):
+        raise InputError("all KPMs are zero: there is no motion to learn from", field="X")
+    return X, fmask
+
+
+class FullFaceModel(TransformerMixin, BaseEstimator):
+    """DFECS AUs from KPMs: PFM per face part + HFM, searched (§2.3.3) or explicit.
+
+    Parameters
+    ----------
+    beta : float in (0, 1)
+        Target loss of variance: PFM VE ≥ 100(1 − β/2), FFM VE ≥ 100(1 − β).
+    parts : dict, optional
+        Explicit PFM settings ``{part: {"k": int, "alpha": float}}`` (or ``(k, alpha)``) for
+        some or all parts of :data:`~dfecs_app.core.landmarks.PART_NAMES`; the others are
+        searched.
+    hfm : dict, optional
+        Explicit HFM setting ``{"q": int, "alpha_A": float, "alpha_B": float}``.
+    search_mode : {'fast', 'literal'}
+        See :mod:`dfecs_app.core.search`; both keep the paper's stopping rule.
+    transform_alpha : float, optional
+        α of eq. 3 used by :meth:`transform` (default: the fitted α_B).
+    random_state : int, RandomState or None
+    n_jobs : int, optional
+        Threads for the part searches (default: all cores, up to 8).
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (q, 136)
+        DFECS AUs ``(U A)ᵀ``, by decreasing usage. AUs the L1 penalties switched off entirely
+        (zero component or no use) are dropped (``hyperparameters_["hfm"]["n_unused"]``).
+    n_components_ : int
+    part_models_ : dict of str -> PartFaceModel
+        The fitted PFMs (skipped parts absent).
+    U_ : ndarray, shape (k, 136)
+        Stacked part atoms.
+    A_ : ndarray, shape (k, q)
+    codes_ : ndarray, shape (n_samples, q)
+        Training codes ``Bᵀ``.
+    usage_ : ndarray, shape (q,)
+        Column sums of ``codes_``.
+    ve_train_ : float
+        ``VE(X, U A B)`` in percent.
+    hyperparameters_ : dict
+        Chosen settings per part and for the HFM, targets, β, mode, number of fits.
+    search_ : SearchResult
+    """
+
+    def __init__(
+        self,
+        *,
+        beta: float = 0.05,
+        parts: dict[str, Any] | None = None,
+        hfm: dict[str, Any] | None = None,
+        search_mode: str = "fast",
+        transform_alpha: float | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.beta = beta
+        self.parts = parts
+        self.hfm = hfm
+        self.search_mode = search_mode
+        self.transform_alpha = transform_alpha
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- parameter checks ---------------------------------------------------------------------
+    def _explicit_parts(self) -> dict[str, tuple[int, float]]:
+        out = {}
+        for name, spec in (self.parts or {}).items():
+            if name not in PART_FEATURES:
+                raise InputError(f"unknown face part {name!r} (one of {', '.join(PART_NAMES)})",
+                                 field=f"parts.{name}")
+            if isinstance(spec, dict):
+                k, a = spec.get("k"), spec.get("alpha")
+            else:
+                k, a = spec
+            p = len(PART_FEATURES[name])
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= p:
+                raise InputError(f"k must be an integer between 1 and {p}, got {k!r}",
+                                 field=f"parts.{name}.k")
+            if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a < 0:
+                raise InputError(f"alpha must be a number >= 0, got {a!r}",
+                                 field=f"parts.{name}.alpha")
+            out[name] = (int(k), float(a))
+        return out
+
+    def _explicit_hfm(self) -> tuple[int, float, float] | None:
+        if self.hfm is None:
+            return None
+        spec = self.hfm
+        if not isinstance(spec, dict):
+            raise InputError("hfm must be an object with q, alpha_A, alpha_B", field="hfm")
+        q = spec.get("q")
+        if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 1:
+            raise InputError(f"q must be a positive integer, got {q!r}", field="hfm.q")
+        alphas = []
+        for key in ("alpha_A", "alpha_B"):
+            a = spec.get(key)
+            if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a < 0:
+                raise InputError(f"{key} must be a number >= 0, got {a!r}", field=f"hfm.{key}")
+            alphas.append(float(a))
+        return int(q), alphas[0], alphas[1]
+
+    # -- estimator API ------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, y: None = None, mask: np.ndarray | None = None,
+            state: TaskState | None = None) -> FullFaceModel:
+        """Fit on KPMs ``X`` (n, 136); ``mask`` (n, 68) marks present keypoints.
+
+        ``state`` receives progress reports and may cancel between fits
+        (:class:`~dfecs_app.errors.Cancelled`).
+        """
+        if self.search_mode not in MODES:
+            raise InputError(f"search_mode must be one of {MODES}, got {self.search_mode!r}",
+                             field="mode")
+        if not (isinstance(self.beta, (int, float)) and 0.0 < float(self.beta) < 1.0):
+            raise InputError(f"beta must be in (0, 1), got {self.beta!r}", field="beta")
+        X, fmask = check_kpm(X, mask)
+        parts = self._explicit_parts()
+        hfm = self._explicit_hfm()
+        seed = self.random_state
+        result = run_search(X, fmask, beta=float(self.beta), mode=self.search_mode, parts=parts,
+                            hfm=hfm, random_state=seed, n_jobs=self.n_jobs, state=state)
+        self._set_from_search(X, fmask, result)
+        return self
+
+    def _set_from_search(self, X: np.ndarray, fmask: np.ndarray | None,
+                         result: SearchResult) -> None:
+        U, _, owner = stack_parts(result.parts, X.shape[0])
+        hc = result.hfm
+        W, H = hc.W, hc.H
+        usage = W.sum(axis=0)
+        # An AU the L1 penalties switched off (zero component or never used) is no AU.
+        alive = (usage > 0) & (np.abs(H @ U).sum(axis=1) > 0)
+        order = [j for j in np.argsort(-usage, kind="stable") if alive[j]]
+        W, H, usage = W[:, order], H[order], usage[order]
+        self.U_ = U
+        self.A_ = np.ascontiguousarray(H.T)
+        self.codes_ = np.ascontiguousarray(W)
+        self.usage_ = usage
+        self.components_ = H @ U
+        self.n_components_ = int(H.shape[0])
+        self.atom_parts_ = owner
+        self.ve_train_ = variance_explained(X, W @ self.components_, fmask)
+        self.part_models_ = {}
+        for name, pc in result.parts.items():
+            if pc.k == 0:
+                continue
+            m = PartFaceModel(pc.k, alpha=pc.alpha, part=name,
+                              random_state=self.random_state)
+            m.components_ = pc.components
+            m.codes_ = pc.codes
+            m.features_ = pc.features
+            m.ve_train_ = pc.ve
+            m.n_features_in_ = N_FEATURES
+            m.objective_ = float("nan")
+            m.n_iter_ = 0
+            self.part_models_[name] = m
+        self.hyperparameters_ = {
+            "beta": result.beta,
+            "mode": result.mode,
+            "targets": dict(result.targets),
+            "parts": {
+                name: ({"k": 0, "alpha": None, "skipped": pc.skipped} if pc.k == 0 else
+                       {"k": pc.k, "alpha": pc.alpha, "ve": pc.ve, "reached": pc.reached,
+                        "n_fits": pc.n_fits})
+                for name, pc in result.parts.items()},
+            "hfm": {"q": hc.q, "alpha_A": hc.alpha_A, "alpha_B": hc.alpha_B, "ve": hc.ve,
+                    "reached": hc.reached, "n_fits": hc.n_fits,
+                    "n_unused": int(hc.q - len(order))},
+            "n_fits": result.n_fits,
+            "seconds": result.elapsed,
+        }
+        self.search_ = result
+        self.n_features_in_ = N_FEATURES
+        self.data_hash_ = data_hash(X)
+
+    def transform(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Non-negative lasso codes of ``X`` (n, 136) on the AUs (eq. 3), shape (n, q)."""
+        check_is_fitted(self, "components_")
+        alpha = self.hyperparameters_["hfm"]["alpha_B"] if self.transform_alpha is None \
+            else float(self.transform_alpha)
+        return encode(X, self.components_, alpha, mask)
+
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
+        """``codes @ components_``, shape (n, 136)."""
+        check_is_fitted(self, "components_")
+        return np.asarray(codes, dtype=np.float64) @ self.components_
+
+    def to_au_model(self) -> AUModel:
+        """The fitted AUs as an :class:`~dfecs_app.core.aumodel.AUModel` (kind ``'dfecs'``)."""
+        check_is_fitted(self, "components_")
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
+        hp = self.hyperparameters_
+        meta = {
+            "hyperparameters": {"parts": hp["parts"], "hfm": hp["hfm"]},
+            "beta": hp["beta"],
+            "search_mode": hp["mode"],
+            "targets": hp["targets"],
+            "ve_train": float(self.ve_train_),
+            "data_hash": self.data_hash_,
+            "n_samples": int(self.codes_.shape[0]),
+            "seed": None if seed is None else int(seed),
+            "atom_parts": list(self.atom_parts_),
+        }
+        arrays: dict[str, np.ndarray] = {"A": self.A_, "usage": self.usage_}
+        for name, m in self.part_models_.items():
+            arrays[f"U_{name}"] = m.components_
+            arrays[f"features_{name}"] = np.asarray(m.features_, dtype=np.int64)
+        names = [f"AU {i + 1}" for i in range(self.n_components_)]
+        return AUModel(components=self.components_, kind="dfecs", names=names, meta=meta,
+                       arrays=arrays)

@@ -1,0 +1,106 @@
+"""Positive-lasso encoding (eq. 3-4) against scipy's NNLS and scikit-learn's positive Lasso."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+from sklearn.linear_model import Lasso
+
+from dfecs_app.core._cd import nn_lasso_gram
+from dfecs_app.core.encoding import encode, objective, reconstruct
+from dfecs_app.core.landmarks import N_POINTS, layout_mask
+from dfecs_app.core.synthetic import make_kpm_dataset
+
+TIGHT = {"tol": 1e-13, "max_iter": 100_000}
+
+
+def _problem(rng, n=40, q=16, p=136):
+    U = rng.normal(size=(q, p)) * rng.uniform(1, 30)
+    codes = rng.exponential(size=(n, q)) * (rng.random_sample((n, q)) < 0.3)
+    X = codes @ U + rng.normal(scale=2.0, size=(n, p))
+    return X, U
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_alpha_zero_is_nnls(seed):
+    rng = np.random.RandomState(seed)
+    X, U = _problem(rng)
+    V = encode(X, U, 0.0, **TIGHT)
+    for i in range(X.shape[0]):
+        ref, _ = nnls(U.T, X[i], maxiter=10_000)
+        np.testing.assert_allclose(V[i], ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("alpha", [0.5, 5.0, 200.0])
+def test_matches_sklearn_positive_lasso(alpha):
+    rng = np.random.RandomState(7)
+    X, U = _problem(rng, n=25)
+    V = encode(X, U, alpha, **TIGHT)
+    p = X.shape[1]
+    # eq. 4 has no ½; sklearn's Lasso minimises 1/(2 p)‖y − Uv‖² + a‖v‖₁  ->  a = α / (2 p)
+    lasso = Lasso(alpha=alpha / (2 * p), positive=True, fit_intercept=False, tol=1e-14,
+                  max_iter=200_000)
+    for i in range(X.shape[0]):
+        ref = lasso.fit(U.T, X[i]).coef_
+        np.testing.assert_allclose(V[i], ref, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(ref).max()))
+    # and the codes minimise eq. 3: no small move lowers the objective
+    base = objective(X, V, U, alpha)
+    for _ in range(5):
+        moved = np.maximum(V + rng.normal(scale=1e-3, size=V.shape), 0)
+        assert objective(X, moved, U, alpha) >= base
+
+
+def test_larger_alpha_means_sparser_codes():
+    X, _, T, _ = make_kpm_dataset(500, random_state=0)
+    nnz = [np.count_nonzero(encode(X, T, a)) for a in (0.0, 50.0, 500.0, 5000.0)]
+    assert nnz == sorted(nnz, reverse=True) and nnz[-1] < nnz[0]
+
+
+def test_masked_entries_take_no_part():
+    X, mask, T, _ = make_kpm_dataset(300, random_state=1, missing="bp4d")
+    V = encode(X, T, 1.0, mask, **TIGHT)
+    garbage = X.copy()
+    feat = np.concatenate([mask, mask], axis=1)
+    garbage[~feat] = np.random.RandomState(0).normal(scale=1e3, size=(~feat).sum())
+    np.testing.assert_allclose(encode(garbage, T, 1.0, mask, **TIGHT), V, rtol=1e-9, atol=1e-9)
+    # same codes as encoding on the present columns only
+    cols = np.concatenate([layout_mask("49"), layout_mask("49")])
+    np.testing.assert_allclose(encode(X[:, cols], T[:, cols], 1.0, **TIGHT), V, rtol=1e-9,
+                               atol=1e-9)
+
+
+def test_mixed_mask_patterns_grouped_correctly():
+    rng = np.random.RandomState(3)
+    X, _, T, _ = make_kpm_dataset(60, random_state=2)
+    mask = np.ones((60, N_POINTS), dtype=bool)
+    mask[::3, :17] = False  # BP4D-like rows
+    mask[1::3, [60, 64]] = False  # DISFA-like rows
+    mask[5, rng.choice(68, 10, replace=False)] = False  # one odd row
+    V = encode(X, T, 2.0, mask, **TIGHT)
+    for i in range(60):
+        cols = np.concatenate([mask[i], mask[i]])
+        ref = encode(X[i:i + 1, cols], T[:, cols], 2.0, **TIGHT)
+        np.testing.assert_allclose(V[i:i + 1], ref, rtol=1e-9, atol=1e-9)
+
+
+def test_kernel_threads_give_the_same_answer():
+    rng = np.random.RandomState(4)
+    X, U = _problem(rng, n=20_000, q=16)
+    G, C = U @ U.T, X @ U.T
+    one = nn_lasso_gram(G, C, 3.0, n_jobs=1)
+    two = nn_lasso_gram(G, C, 3.0, n_jobs=2)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_reconstruct_and_bad_input():
+    X, _, T, codes = make_kpm_dataset(10, random_state=0, noise=0.0)
+    np.testing.assert_allclose(reconstruct(codes, T), X, atol=1e-9)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        encode(bad, T, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        encode(X, T, -1.0)
+    with pytest.raises(ValueError, match="components"):
+        encode(X, T[:, :100], 1.0)
