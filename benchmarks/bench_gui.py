@@ -41,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from dfecs_app.gui import dialogs
     from dfecs_app.gui.main_window import MainWindow
-    from dfecs_app.io.demo import demo_kpm
-
     from dfecs_app.gui.train_panel import warm_up_training
+    from dfecs_app.io.demo import demo_kpm
 
     dialogs.set_test_mode(True)
     t_warm = time.perf_counter()

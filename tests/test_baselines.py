@@ -42,10 +42,9 @@ def test_pca_reaches_target_with_dense_signed_pm_components(synth) -> None:
     assert path_curves(X, np.vstack([U[:-1], -U[:-1]])).ve_final_pooled < 95.0
     # dense and signed, unlike the sparse non-negative, part-localised truth
     dense = (np.abs(U) > 1e-3 * np.abs(U).max(axis=1, keepdims=True)).mean()
-    assert dense > 0.8
-    assert all((u > 0).any() and (u < 0).any() for u in U)
     true_dense = (np.abs(true) > 1e-3 * np.abs(true).max(axis=1, keepdims=True)).mean()
-    assert true_dense < 0.5
+    assert true_dense < 0.5 and dense > 1.5 * true_dense and dense > 0.7
+    assert all((u > 0).any() and (u < 0).any() for u in U)
     # uncentered: the PCs are the leading right singular vectors of X itself
     _, s, Vt = np.linalg.svd(X, full_matrices=False)
     np.testing.assert_allclose(np.abs(U @ Vt[:k].T), np.eye(k), atol=1e-6)

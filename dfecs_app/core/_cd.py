@@ -29,54 +29,126 @@ import numpy as np
 from numba import njit
 from threadpoolctl import threadpool_limits
 
+from dfecs_app.core._lars import _nnls_finish
+
 #: Work (n · k²) below which the kernel runs in the calling thread only.
 _PARALLEL_WORK = 2_000_000
+#: The active-set solver stops when every KKT violation is below this times the sample's
+#: scale ``max(max_j |c_j|, lam)`` (the gradient's units).
+_KKT_TOL = 1e-10
+#: Coordinate sweeps that guess the support before the active-set solve.
+_GUESS_SWEEPS = 2
+
+
+@njit(cache=True, nogil=True)
+def _cd_one(Gg, c, lam, v, h, max_iter, tol):  # pragma: no cover - numba
+    """Coordinate sweeps on one sample (``v`` updated in place); return the sweeps used."""
+    k = c.shape[0]
+    # h = G v (warm start)
+    for a in range(k):
+        s = 0.0
+        for b in range(k):
+            s += Gg[a, b] * v[b]
+        h[a] = s
+    it = 0
+    while it < max_iter:
+        it += 1
+        dmax = 0.0
+        vmax = 0.0
+        for j in range(k):
+            gjj = Gg[j, j]
+            vj = v[j]
+            if gjj <= 0.0:
+                z = 0.0
+            else:
+                z = vj - (h[j] - c[j] + lam) / gjj
+                if z < 0.0:
+                    z = 0.0
+            d = z - vj
+            if d != 0.0:
+                for a in range(k):
+                    h[a] += d * Gg[a, j]
+                v[j] = z
+                if d < 0.0:
+                    d = -d
+                if d > dmax:
+                    dmax = d
+            if z > vmax:
+                vmax = z
+        if dmax <= tol * vmax or vmax == 0.0:
+            break
+    return it
 
 
 @njit(cache=True, nogil=True)
 def _nn_lasso_cd_gram(G, gidx, C, lam, V, max_iter, tol, start, stop):  # pragma: no cover - numba
-    """Solve samples ``start:stop`` in place; return the largest number of sweeps used."""
-    k = C.shape[1]
-    h = np.empty(k)
+    """Solve samples ``start:stop`` in place by coordinate descent; return the most sweeps used."""
+    h = np.empty(C.shape[1])
     worst = 0
     for i in range(start, stop):
-        Gg = G[gidx[i]]
-        # h = G v (warm start)
-        for a in range(k):
-            s = 0.0
-            for b in range(k):
-                s += Gg[a, b] * V[i, b]
-            h[a] = s
-        it = 0
-        while it < max_iter:
-            it += 1
-            dmax = 0.0
-            vmax = 0.0
-            for j in range(k):
-                gjj = Gg[j, j]
-                vj = V[i, j]
-                if gjj <= 0.0:
-                    z = 0.0
-                else:
-                    z = vj - (h[j] - C[i, j] + lam) / gjj
-                    if z < 0.0:
-                        z = 0.0
-                d = z - vj
-                if d != 0.0:
-                    for a in range(k):
-                        h[a] += d * Gg[a, j]
-                    V[i, j] = z
-                    if d < 0.0:
-                        d = -d
-                    if d > dmax:
-                        dmax = d
-                if z > vmax:
-                    vmax = z
-            if dmax <= tol * vmax or vmax == 0.0:
-                break
+        it = _cd_one(G[gidx[i]], C[i], lam, V[i], h, max_iter, tol)
         if it > worst:
             worst = it
     return worst
+
+
+@njit(cache=True, nogil=True)
+def _kkt_one(Gg, b, v, g):  # pragma: no cover - numba
+    """Largest KKT violation of ``min ½vᵀGv − bᵀv, v ≥ 0`` at ``v`` (``g`` scratch).
+
+    With ``g = b − G v``: ``|g_j|`` where ``v_j > 0``, ``max(g_j, 0)`` where ``v_j = 0``
+    (columns with ``G_jj = 0`` cannot move and are skipped).
+    """
+    k = b.shape[0]
+    for j in range(k):
+        g[j] = b[j]
+    for i in range(k):
+        vi = v[i]
+        if vi != 0.0:
+            for j in range(k):
+                g[j] -= Gg[i, j] * vi
+    worst = 0.0
+    for j in range(k):
+        if Gg[j, j] <= 0.0:
+            continue
+        e = g[j]
+        if v[j] > 0.0:
+            e = abs(e)
+        if e > worst:
+            worst = e
+    return worst
+
+
+@njit(cache=True, nogil=True)
+def _nn_lasso_as_gram(G, gidx, C, lam, V, n_sweeps, max_iter, tol, start, stop,
+                      fallback):  # pragma: no cover - numba
+    """Exact solve of samples ``start:stop`` in place (active set); see :func:`nn_lasso_gram`."""
+    k = C.shape[1]
+    h = np.empty(k)
+    b = np.empty(k)
+    g = np.empty(k)
+    tmp = np.empty(k)
+    s_buf = np.empty(k)
+    act = np.empty(k, dtype=np.int64)
+    banned = np.empty(k, dtype=np.bool_)
+    L = np.empty((k, k))
+    for i in range(start, stop):
+        Gg = G[gidx[i]]
+        v = V[i]
+        scale = lam
+        for j in range(k):
+            b[j] = C[i, j] - lam
+            a = abs(C[i, j])
+            if a > scale:
+                scale = a
+        tol_g = _KKT_TOL * scale
+        if n_sweeps > 0:
+            _cd_one(Gg, C[i], lam, v, h, n_sweeps, 0.0)
+        added = _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * k + 10, True)
+        if added < 0 or _kkt_one(Gg, b, v, g) > tol_g:
+            # degenerate Gram block or no convergence: coordinate descent from here
+            _cd_one(Gg, C[i], lam, v, h, max_iter, tol)
+            fallback[i] = True
 
 
 def n_threads() -> int:
@@ -86,6 +158,9 @@ def n_threads() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
     return max(1, min(8, n))
+
+
+SOLVERS = ("cd", "active_set")
 
 
 def nn_lasso_gram(
@@ -98,7 +173,9 @@ def nn_lasso_gram(
     max_iter: int = 1000,
     tol: float = 1e-6,
     n_jobs: int | None = None,
-) -> np.ndarray:
+    solver: str = "cd",
+    return_fallback: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Batched non-negative lasso ``min ½‖x − Uv‖² + lam‖v‖₁, v ≥ 0`` from Gram matrices.
 
     Parameters
@@ -114,18 +191,32 @@ def nn_lasso_gram(
     gidx : ndarray of int, shape (n,), optional
         Which Gram matrix each sample uses (required when ``G`` is stacked and n_gram > 1).
     max_iter : int
-        Maximum coordinate sweeps per sample.
+        Maximum coordinate sweeps per sample (``'active_set'``: of its fallback).
     tol : float
-        A sample stops when the largest coordinate change of a sweep is at most
-        ``tol · max(v)``.
+        A coordinate-descent sample stops when the largest coordinate change of a sweep is at
+        most ``tol · max(v)``.
     n_jobs : int, optional
         Threads for large batches (default: :func:`n_threads`). The kernel releases the GIL.
+    solver : {'cd', 'active_set'}
+        ``'cd'``: coordinate sweeps until ``tol`` or ``max_iter`` (what the PFM and HFM
+        alternations use: a few warm-started sweeps). ``'active_set'``: exact — two sweeps
+        guess the support, then a Lawson–Hanson active-set method solves the KKT system of
+        ``min ½vᵀGv − (c − lam)ᵀv, v ≥ 0`` by small Cholesky factorisations until every KKT
+        violation is below ``1e-10 · max(max_j |c_j|, lam)`` (see :func:`kkt_violation`); a
+        sample whose support is degenerate (a Cholesky pivot ≈ 0) is finished by coordinate
+        descent with ``tol`` and ``max_iter`` instead (flagged in the fallback mask).
+    return_fallback : bool
+        Also return the fallback mask (``'active_set'``; all False for ``'cd'``).
 
     Returns
     -------
     V : ndarray, shape (n, k)
         Non-negative codes.
+    fallback : ndarray of bool, shape (n,)
+        Only with ``return_fallback``: samples finished by coordinate descent.
     """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     C = np.ascontiguousarray(C, dtype=np.float64)
     n, k = C.shape
     G = np.asarray(G, dtype=np.float64)
@@ -143,25 +234,62 @@ def nn_lasso_gram(
     else:
         V = np.array(V0, dtype=np.float64, order="C", copy=True)
         np.maximum(V, 0.0, out=V)
-    if n == 0 or k == 0:
-        return V
-    lam = float(lam)
-    max_iter = int(max_iter)
-    tol = float(tol)
-    jobs = n_threads() if n_jobs is None else max(1, int(n_jobs))
-    if jobs == 1 or n * k * k < _PARALLEL_WORK or n < 2 * jobs:
-        _nn_lasso_cd_gram(G, gidx, C, lam, V, max_iter, tol, 0, n)
-        return V
-    bounds = np.linspace(0, n, jobs + 1).astype(np.int64)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [
-            pool.submit(_nn_lasso_cd_gram, G, gidx, C, lam, V, max_iter, tol,
-                        int(bounds[t]), int(bounds[t + 1]))
-            for t in range(jobs)
-        ]
-        for f in futures:
-            f.result()
-    return V
+    fallback = np.zeros(n, dtype=bool)
+    if n > 0 and k > 0:
+        if solver == "cd":
+            kernel, extra = _nn_lasso_cd_gram, ()
+            args = (G, gidx, C, float(lam), V, int(max_iter), float(tol))
+        else:
+            kernel, extra = _nn_lasso_as_gram, (fallback,)
+            args = (G, gidx, C, float(lam), V, _GUESS_SWEEPS, int(max_iter), float(tol))
+        jobs = n_threads() if n_jobs is None else max(1, int(n_jobs))
+        if jobs == 1 or n * k * k < _PARALLEL_WORK or n < 2 * jobs:
+            kernel(*args, 0, n, *extra)
+        else:
+            bounds = np.linspace(0, n, jobs + 1).astype(np.int64)
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(kernel, *args, int(bounds[t]), int(bounds[t + 1]), *extra)
+                           for t in range(jobs)]
+                for f in futures:
+                    f.result()
+    return (V, fallback) if return_fallback else V
+
+
+def kkt_violation(
+    G: np.ndarray, C: np.ndarray, lam: float, V: np.ndarray, *, gidx: np.ndarray | None = None
+) -> np.ndarray:
+    """Relative KKT violation of non-negative lasso codes, per sample.
+
+    For ``min ½vᵀGv − (c − lam)ᵀv, v ≥ 0`` and ``g = c − lam − G v``: the largest of ``|g_j|``
+    over ``v_j > 0`` and ``max(g_j, 0)`` over ``v_j = 0``, divided by the sample's scale
+    ``max(max_j |c_j|, lam)`` (0 for an exact solution).
+
+    Parameters
+    ----------
+    G : ndarray, shape (k, k) or (n_gram, k, k)
+    C : ndarray, shape (n, k)
+    lam : float
+    V : ndarray, shape (n, k)
+    gidx : ndarray of int, shape (n,), optional
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    G = np.asarray(G, dtype=np.float64)
+    if G.ndim == 2:
+        G = G[None]
+    C = np.asarray(C, dtype=np.float64)
+    V = np.asarray(V, dtype=np.float64)
+    gidx = np.zeros(C.shape[0], dtype=np.int64) if gidx is None else np.asarray(gidx)
+    H = np.einsum("nab,nb->na", G[gidx], V)
+    Gr = C - lam - H
+    live = np.diagonal(G, axis1=1, axis2=2)[gidx] > 0.0
+    viol = np.where(V > 0.0, np.abs(Gr), np.maximum(Gr, 0.0)) * live
+    scale = np.maximum(np.abs(C).max(axis=1, initial=0.0), lam)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = viol.max(axis=1, initial=0.0) / scale
+    return np.where(scale > 0.0, rel, 0.0)
 
 
 @contextmanager

@@ -51,17 +51,21 @@ _PIVOT_TOL = 1e-6
 
 @njit(cache=True, nogil=True)
 def _chol_solve(L, n, b, out):  # pragma: no cover - numba
-    """Solve ``L Lᵀ out = b`` for the leading ``n × n`` block of lower-triangular ``L``."""
+    """Solve ``L Lᵀ out = b`` for the leading ``n × n`` block of lower-triangular ``L``.
+
+    The factors of this module keep ``1 / L_ii`` on the diagonal (multiplications, not
+    divisions, in the solves).
+    """
     for i in range(n):
         s = b[i]
         for k in range(i):
             s -= L[i, k] * out[k]
-        out[i] = s / L[i, i]
+        out[i] = s * L[i, i]
     for i in range(n - 1, -1, -1):
         s = out[i]
         for k in range(i + 1, n):
             s -= L[k, i] * out[k]
-        out[i] = s / L[i, i]
+        out[i] = s * L[i, i]
 
 
 @njit(cache=True, nogil=True)
@@ -75,20 +79,23 @@ def _chol_append(G, L, act, n, j, tmp):  # pragma: no cover - numba
         s = G[act[i], j]
         for k in range(i):
             s -= L[i, k] * tmp[k]
-        tmp[i] = s / L[i, i]
+        tmp[i] = s * L[i, i]
         s2 += tmp[i] * tmp[i]
     d2 = G[j, j] - s2
     if d2 <= (_PIVOT_TOL * _PIVOT_TOL) * G[j, j]:
         return False
     for i in range(n):
         L[n, i] = tmp[i]
-    L[n, n] = math.sqrt(d2)
+    L[n, n] = 1.0 / math.sqrt(d2)
     return True
 
 
 @njit(cache=True, nogil=True)
 def _chol_rebuild(G, L, act, n):  # pragma: no cover - numba
-    """Cholesky factor of ``G[act[:n]][:, act[:n]]`` from scratch; False if not positive."""
+    """Cholesky factor of ``G[act[:n]][:, act[:n]]`` from scratch; False if not positive.
+
+    The diagonal holds ``1 / L_ii`` (see :func:`_chol_solve`).
+    """
     for i in range(n):
         for j in range(i + 1):
             s = G[act[i], act[j]]
@@ -97,19 +104,77 @@ def _chol_rebuild(G, L, act, n):  # pragma: no cover - numba
             if i == j:
                 if s <= (_PIVOT_TOL * _PIVOT_TOL) * G[act[i], act[i]]:
                     return False
-                L[i, i] = math.sqrt(s)
+                L[i, i] = 1.0 / math.sqrt(s)
             else:
-                L[i, j] = s / L[j, j]
+                L[i, j] = s * L[j, j]
     return True
 
 
 @njit(cache=True, nogil=True)
-def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, tol_g, max_iter):  # pragma: no cover - numba
+def _solve_support(G, c, beta, act, n, L, tmp, s_buf, max_inner):  # pragma: no cover - numba
+    """Lawson–Hanson inner loop: least squares on the support ``act[:n]``, kept feasible.
+
+    ``beta`` must be positive on ``act[:n]`` and zero elsewhere. Solves
+    ``G_SS s = c_S``; while some ``s`` is not positive, moves ``beta`` towards ``s`` until the
+    first coefficient hits zero and drops the zeros. Returns ``(n, ok)``: the new support size,
+    and False (``beta`` left feasible) when the support's Cholesky pivot was degenerate.
+    """
+    inner = 0
+    while inner < max_inner and n > 0:
+        inner += 1
+        if not _chol_rebuild(G, L, act, n):
+            return n, False
+        for k in range(n):
+            tmp[k] = c[act[k]]
+        _chol_solve(L, n, tmp, s_buf)
+        ok = True
+        for k in range(n):
+            if s_buf[k] <= 0.0:
+                ok = False
+                break
+        if ok:
+            for k in range(n):
+                beta[act[k]] = s_buf[k]
+            break
+        # move towards s until the first coefficient hits zero; drop the zeros
+        step = 1.0
+        for k in range(n):
+            if s_buf[k] <= 0.0:
+                b = beta[act[k]]
+                t = b / (b - s_buf[k]) if b - s_buf[k] > 0.0 else 0.0
+                if t < step:
+                    step = t
+        m = 0
+        for k in range(n):
+            i = act[k]
+            hit = False
+            if s_buf[k] <= 0.0:
+                b = beta[i]
+                hit = b - s_buf[k] <= 0.0 or b / (b - s_buf[k]) <= step * (1.0 + 1e-12)
+            nb = beta[i] + step * (s_buf[k] - beta[i])
+            if hit or nb <= 0.0:
+                beta[i] = 0.0
+            else:
+                beta[i] = nb
+                act[m] = i
+                m += 1
+        n = m
+    return n, True
+
+
+@njit(cache=True, nogil=True)
+def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, banned, tol_g, max_iter,
+                 solve_first):  # pragma: no cover - numba
     """Lawson–Hanson NNLS on the Gram matrix, warm-started at ``beta`` (updated in place).
 
-    Returns the number of columns brought in (0 when ``beta`` already met the KKT conditions).
+    ``min ½βᵀGβ − cᵀβ, β ≥ 0``. The warm start must be the least-squares point of its support
+    unless ``solve_first`` (then any ``β ≥ 0`` will do: its support is solved first).
+    ``banned`` (bool, q) is scratch. Returns the number of columns brought in (0 when ``beta``
+    already met the KKT conditions), or −1 when ``solve_first`` met a degenerate support.
     """
     q = c.shape[0]
+    for j in range(q):
+        banned[j] = G[j, j] <= 0.0
     n = 0
     for j in range(q):
         if beta[j] > 0.0:
@@ -117,9 +182,10 @@ def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, tol_g, max_iter):  # pragma:
             n += 1
         else:
             beta[j] = 0.0
-    banned = np.zeros(q, dtype=np.bool_)
-    for j in range(q):
-        banned[j] = G[j, j] <= 0.0
+    if solve_first and n > 0:
+        n, ok = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3)
+        if not ok:
+            return -1
     added = 0
     outer = 0
     while outer < max_iter:
@@ -143,55 +209,15 @@ def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, tol_g, max_iter):  # pragma:
         act[n] = best
         n += 1
         added += 1
-        inner = 0
-        while inner < 3 * q + 3:
-            inner += 1
-            if not _chol_rebuild(G, L, act, n):
-                # a column dependent on the others: leave it out for good
-                for k in range(n):
-                    if act[k] == best:
-                        act[k] = act[n - 1]
-                        break
-                n -= 1
-                banned[best] = True
-                break
+        n, ok = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3)
+        if not ok:
+            # a column dependent on the others: leave it out for good
             for k in range(n):
-                tmp[k] = c[act[k]]
-            _chol_solve(L, n, tmp, s_buf)
-            ok = True
-            for k in range(n):
-                if s_buf[k] <= 0.0:
-                    ok = False
+                if act[k] == best:
+                    act[k] = act[n - 1]
                     break
-            if ok:
-                for k in range(n):
-                    beta[act[k]] = s_buf[k]
-                break
-            # move towards s until the first coefficient hits zero; drop the zeros
-            step = 1.0
-            for k in range(n):
-                if s_buf[k] <= 0.0:
-                    b = beta[act[k]]
-                    t = b / (b - s_buf[k]) if b - s_buf[k] > 0.0 else 0.0
-                    if t < step:
-                        step = t
-            m = 0
-            for k in range(n):
-                i = act[k]
-                hit = False
-                if s_buf[k] <= 0.0:
-                    b = beta[i]
-                    hit = b - s_buf[k] <= 0.0 or b / (b - s_buf[k]) <= step * (1.0 + 1e-12)
-                nb = beta[i] + step * (s_buf[k] - beta[i])
-                if hit or nb <= 0.0:
-                    beta[i] = 0.0
-                else:
-                    beta[i] = nb
-                    act[m] = i
-                    m += 1
-            n = m
-            if n == 0:
-                break
+            n -= 1
+            banned[best] = True
     return added
 
 
@@ -386,7 +412,8 @@ def _path_one(G, c, yy, max_bp, beta, cov, act, in_act, excluded, blocked, L, x,
         if G[j, j] > scale:
             scale = G[j, j]
     tol_g = 1e-10 * math.sqrt(scale * yy) if yy > 0.0 else 0.0
-    _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, tol_g, 3 * q + 10)
+    _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, np.zeros(q, dtype=np.bool_), tol_g,
+                 3 * q + 10, False)
     # exact RSS of the final point: yy − 2cᵀβ + βᵀGβ = yy − cᵀβ − βᵀ(c − Gβ)
     for j in range(q):
         g[j] = c[j]

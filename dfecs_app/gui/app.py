@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dfecs_app.gui.train_panel import warm_up_training
 
     warm_up_training()  # before the window shows: no stall when training starts
-    window = MainWindow()
+    window = MainWindow(keep_layout=not args.screenshot)
     first_run = not settings.get("app/first_run_done")
     opened = False
     if args.project:

@@ -36,6 +36,7 @@ from dfecs_app.core.projection import au_displacements
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
 from dfecs_app.gui.face_items import FaceItems
+from dfecs_app.gui.image_view import ImageView
 
 CELL_HEIGHT = 230
 SELECTED_PEN = pg.mkPen(color=(40, 110, 230), width=3)
@@ -116,12 +117,16 @@ class AUPanel(QWidget):
         self.cols_spin.valueChanged.connect(lambda _: self.rebuild())
         self.export_button = QPushButton("E&xport grid…")
         self.export_button.clicked.connect(self.export_dialog)
+        self.export_one_button = QPushButton("Export &AU…")
+        self.export_one_button.setToolTip("The large view's arrow plot as PNG/SVG/PDF")
+        self.export_one_button.clicked.connect(self.export_selected_dialog)
         top = QHBoxLayout()
         top.addWidget(QLabel("Arrow scale:"))
         top.addWidget(self.scale_slider, 1)
         top.addWidget(self.scale_label)
         top.addWidget(self.cols_spin)
         top.addWidget(self.export_button)
+        top.addWidget(self.export_one_button)
 
         self.grid = pg.GraphicsLayoutWidget()
         self.grid.setBackground("w")
@@ -140,15 +145,7 @@ class AUPanel(QWidget):
         lp.hideAxis("left")
         lp.hideAxis("bottom")
         self.large_face = FaceItems(lp, point_size=7)
-        self.image_view = pg.PlotWidget()
-        self.image_view.setBackground("w")
-        ip = self.image_view.getPlotItem()
-        ip.invertY(True)
-        ip.setAspectLocked(True)
-        ip.hideAxis("left")
-        ip.hideAxis("bottom")
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        ip.addItem(self.image_item)
+        self.image_view = ImageView()
         self.large_title = QLabel("")
         self.large_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = self.large_title.font()
@@ -220,7 +217,7 @@ class AUPanel(QWidget):
             self.empty_label.show()
             self.current = None
             self.large_face.set_face(None)
-            self.image_item.clear()
+            self.image_view.clear_image()
             self.large_title.setText("")
             self.image_label.setText("")
             return
@@ -292,7 +289,7 @@ class AUPanel(QWidget):
         for (vb, _, _), c in zip(self.cells, self.order):
             vb.setBorder(SELECTED_PEN if int(c) == comp else None)
         self._draw_large(comp)
-        self.image_item.clear()
+        self.image_view.clear_image()
         self._image_shown = None
         if self._morph is not None and self.document.neutral_image is not None:
             self.image_label.setText("morphing…")
@@ -324,21 +321,16 @@ class AUPanel(QWidget):
         if comp != self.current:
             return
         self._image_shown = comp
-        self.image_item.setImage(np.asarray(image), autoLevels=False, levels=(0, 255))
-        self._frame_image()
+        self._show_image(np.asarray(image))
         self.image_label.setText(f"Projected AU image, intensity {intensity:g}")
 
-    def _frame_image(self) -> None:
-        """Zoom the image view onto the face (landmarks' box plus a margin)."""
+    def _show_image(self, image: np.ndarray) -> None:
+        """The projected AU image, cropped to the face."""
         from dfecs_app.gui.projected_panel import face_box
 
         lm = self.document.neutral_landmarks
-        ip = self.image_view.getPlotItem()
-        if lm is None or self.document.neutral_image is None:
-            ip.autoRange()
-            return
-        x0, y0, x1, y1 = face_box(np.asarray(lm), self.document.neutral_image.shape)
-        ip.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        box = None if lm is None else face_box(np.asarray(lm), image.shape)
+        self.image_view.set_image(image, box)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if not len(self.order) or self.current is None:
@@ -353,10 +345,20 @@ class AUPanel(QWidget):
 
     # -- export ----------------------------------------------------------------------------
     def export_dialog(self) -> None:
-        path = dialogs.save_file(self, "Export the AU grid", settings.get("projects/last_dir"),
+        path = dialogs.save_file(self, "Export the AU grid (one figure)",
+                                 settings.get("projects/last_dir"),
                                  "PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)")
         if path:
             self.export_grid(path)
+
+    def export_selected_dialog(self) -> None:
+        path = dialogs.save_file(self, "Export the selected AU's arrow plot",
+                                 settings.get("projects/last_dir"),
+                                 "PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)")
+        if path:
+            out = self.export_selected(path)
+            if out is not None:
+                self.message.emit(f"Exported {out}")
 
     def export_grid(self, path: str | Path) -> Path | None:
         """The AU grid as one figure (PNG/SVG/PDF by suffix), as ``render.arrows`` draws it."""

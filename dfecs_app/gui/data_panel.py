@@ -405,6 +405,24 @@ class DataPanel(QWidget):
             subject, sequence = item.data(1, Qt.ItemDataRole.UserRole)
             self.document.set_neutral_override(subject, sequence, None)
 
+    # -- export ----------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        folder = dialogs.open_dir(self, "Export the landmark plots to…",
+                                  settings.get("projects/last_dir"))
+        if folder:
+            self.export_plots(folder)
+
+    def export_plots(self, folder: str | Path) -> list[Path]:
+        """The raw and standardized landmark plots of the shown frame as PNG and SVG."""
+        from dfecs_app.gui.export import save_plot_widget
+
+        out = []
+        for name, plot in (("landmarks_raw", self.raw_plot), ("landmarks_std", self.std_plot)):
+            for suffix in (".png", ".svg"):
+                out.append(save_plot_widget(Path(folder) / f"{name}{suffix}", plot))
+        self.message.emit(f"Exported the landmark plots to {folder}")
+        return out
+
     # -- helpers ---------------------------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
         for w in (self.add_files_button, self.add_dir_button, self.load_kpm_button,

@@ -207,6 +207,11 @@ class EvaluatePanel(QWidget):
 
     def _on_model_changed(self) -> None:
         self.document.baselines.pop("PCA", None)  # PCA belongs to the training data
+        if self.results:
+            self.results = {}
+            self._plot()
+            self._fill_table()
+            self.status.setText("The model or the data changed: evaluate again.")
         self._refresh_sets()
 
     def add_test_set_dialog(self) -> None:

@@ -47,6 +47,9 @@ class MainWindow(QMainWindow):
     ----------
     document : ProjectDocument, optional
         The project to show (a new empty one by default).
+    keep_layout : bool
+        Restore the window layout from QSettings and save it on close (``--screenshot``
+        turns this off so that README images do not depend on the user's layout).
 
     Attributes
     ----------
@@ -66,7 +69,8 @@ class MainWindow(QMainWindow):
     projectSaved = Signal(str)
     projectLoaded = Signal(str)
 
-    def __init__(self, document: ProjectDocument | None = None) -> None:
+    def __init__(self, document: ProjectDocument | None = None, *,
+                 keep_layout: bool = True) -> None:
         super().__init__()
         import pyqtgraph as pg
 
@@ -98,7 +102,8 @@ class MainWindow(QMainWindow):
         self.document.dirtyChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
         self.resize(1500, 950)
-        if not self._restore_layout():
+        self.keep_layout = keep_layout
+        if not (keep_layout and self._restore_layout()):
             self.raise_panel("data")
         self._update_title()
 
@@ -302,8 +307,8 @@ class MainWindow(QMainWindow):
         for pid, panel in self.panels.items():
             if focus is not None and (focus is panel or panel.isAncestorOf(focus)):
                 return pid
-        for pid, dock in self.docks.items():
-            if pid in self.panels and dock.isVisible() and not dock.visibleRegion().isEmpty():
+        for pid in self.panels:
+            if self.is_shown(pid):
                 return pid
         return None
 
@@ -488,7 +493,8 @@ class MainWindow(QMainWindow):
             stop = getattr(panel, "shutdown", None)
             if stop is not None:
                 stop()
-        self.save_layout()
+        if self.keep_layout:
+            self.save_layout()
 
 
 def _rating_panel_class() -> Any:

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.au_panel import usage_order
 from dfecs_app.gui.document import ProjectDocument
+from dfecs_app.gui.image_view import ImageView, to_qimage
 from dfecs_app.gui.worker import Worker, start_worker
 
 THUMB = 150
@@ -57,10 +57,7 @@ def face_box(points: np.ndarray, shape: tuple[int, ...], margin: float = 0.3) ->
 
 def to_pixmap(image: np.ndarray, size: int | None = None) -> QPixmap:
     """An RGB ``uint8`` image as a QPixmap (scaled to fit ``size`` when given)."""
-    img = np.ascontiguousarray(image[:, :, :3])
-    h, w = img.shape[:2]
-    qimg = QImage(img.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    pix = QPixmap.fromImage(qimg)
+    pix = QPixmap.fromImage(to_qimage(image))
     if size:
         pix = pix.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                          Qt.TransformationMode.SmoothTransformation)
@@ -134,15 +131,7 @@ class ProjectedPanel(QWidget):
         self.list.setWordWrap(True)
         self.list.currentRowChanged.connect(self._on_row)
 
-        self.view = pg.PlotWidget()
-        self.view.setBackground("w")
-        p = self.view.getPlotItem()
-        p.invertY(True)
-        p.setAspectLocked(True)
-        p.hideAxis("left")
-        p.hideAxis("bottom")
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        p.addItem(self.image_item)
+        self.view = ImageView()
         self.status = QLabel("")
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -209,7 +198,7 @@ class ProjectedPanel(QWidget):
                 self.list.addItem(item)
         self.list.blockSignals(False)
         self._current = None
-        self.image_item.clear()
+        self.view.clear_image()
         if not self._ready():
             self.status.setText("Needs a model and a neutral face image with landmarks.")
 
@@ -315,9 +304,8 @@ class ProjectedPanel(QWidget):
 
     def _show(self, comp: int) -> None:
         image = self.images[comp]
-        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
-        x0, y0, x1, y1 = face_box(np.asarray(self.document.neutral_landmarks), image.shape)
-        self.view.getPlotItem().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.view.set_image(image, face_box(np.asarray(self.document.neutral_landmarks),
+                                            image.shape))
         name = self.document.model.names[comp] if self.document.model is not None else comp
         self.status.setText(f"{name}, intensity {self.intensity:g}")
 

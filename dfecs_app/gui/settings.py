@@ -105,3 +105,10 @@ def add_recent_project(path: str | Path) -> list[str]:
 def settings_file() -> str:
     """Where the settings are stored (for the About box and for tests)."""
     return _qsettings().fileName()
+
+
+def reset() -> None:
+    """Forget every stored setting (tests; a "reset preferences" command)."""
+    s = _qsettings()
+    s.clear()
+    s.sync()

@@ -32,7 +32,7 @@ def _clean_settings(_settings_in_tmp: None) -> None:
     from dfecs_app.gui import settings
 
     settings.ensure_identity()
-    settings._qsettings().clear()
+    settings.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from dfecs_app.io.frontalization_weights import load_frontalization_weights
 from dfecs_app.io.readers import read_landmarks
 
 
-def test_open_dlib_track_and_compute_kpms(window, qtbot, shared_data) -> None:  # noqa: ANN001
+def test_open_dlib_track_and_compute_kpms(window, qtbot, shared_data, tmp_path) -> None:  # noqa: ANN001
     panel = window.panels["data"]
     path = shared_data / "tracks" / "single_face_dlib68.csv"
     with qtbot.waitSignal(panel.loaded, timeout=20000) as blocker:
@@ -43,6 +43,8 @@ def test_open_dlib_track_and_compute_kpms(window, qtbot, shared_data) -> None:  
     np.testing.assert_allclose(kpm.X, ref.X, atol=1e-9)
     assert np.abs(kpm.X[5]).max() < 1e-9  # the picked neutral frame has zero motion
     assert window.document.dirty
+    for p in panel.export_plots(tmp_path):
+        assert p.stat().st_size > 1000, p
 
 
 def test_open_openface_csv(window, qtbot, shared_data) -> None:  # noqa: ANN001
@@ -65,3 +67,49 @@ def test_bad_file_gives_a_dialog_and_keeps_the_project(window, qtbot, tmp_path) 
     assert errors and "broken.csv" in errors[-1].text
     assert window.document.table is None
     qtbot.waitUntil(panel.add_files_button.isEnabled, timeout=5000)  # the panel is usable
+
+
+def test_missing_frontalization_weights_asks_then_goes_on_without(
+        window, qtbot, shared_data, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """BP4D-like 49-point data need weights that are never downloaded: the panel says so and,
+    when the user agrees, computes the KPMs without frontalization — never silently."""
+    from dfecs_app.core.landmarks import LAYOUT_49, layout_mask
+
+    monkeypatch.setenv("DFECS_FRONTALIZATION_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    table = read_landmarks([str(shared_data / "tracks" / "single_face_dlib68.csv")])
+    mask = np.repeat(layout_mask("49")[None], len(table), axis=0)
+    table49 = type(table)(points=table.points, mask=mask, subject=table.subject,
+                          sequence=table.sequence, frame=table.frame, source=table.source)
+    assert len(LAYOUT_49) == 49
+    window.document.set_table(table49, ["bp4d-like"])
+    panel = window.panels["data"]
+    assert window.document.frontalize
+    dialogs.queue_answer(True)  # "Continue without frontalization?" -> yes
+    with qtbot.waitSignal(panel.kpmReady, timeout=30000):
+        panel.compute_kpms()
+    question = [d for d in dialogs.shown if d.kind == "question"]
+    assert question and "frontalization_weights_49.npy" in question[-1].text
+    assert not window.document.frontalize and not panel.frontalize_check.isChecked()
+    kpm = window.document.kpm
+    assert kpm.X.shape == (72, 136) and not kpm.mask[:, :17].any()  # no jaw in BP4D data
+    qtbot.waitUntil(panel.compute_button.isEnabled, timeout=5000)
+
+
+def test_drop_a_folder_of_landmark_files(window, qtbot, shared_data) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    panel = window.panels["data"]
+    folder = shared_data / "tracks" / "news_sample"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    assert panel.acceptDrops()
+    with qtbot.waitSignal(panel.loaded, timeout=30000):
+        panel.dropEvent(drop)  # Qt delivers drops only inside a real drag session
+    assert drop.isAccepted()
+    n_files = len(list(folder.glob("*.csv")))
+    assert panel.tree.topLevelItemCount() == n_files == 10  # one sequence per clip
+    assert window.document.data_paths == [str(folder)]

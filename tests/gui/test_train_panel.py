@@ -6,6 +6,7 @@ import numpy as np
 
 from dfecs_app.core.progress import Progress
 from dfecs_app.gui import dialogs
+from dfecs_app.io.demo import demo_kpm as make_demo_kpm
 
 
 def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> None:  # noqa: ANN001
@@ -15,7 +16,10 @@ def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> 
     reports: list[Progress] = []
     train.progressed.connect(reports.append)
 
-    # 1. start, wait for the first progress report, cancel: nothing learned, app usable
+    # 1. start (on a bigger set, so the run is surely still going), wait for the first
+    #    progress report, cancel: nothing learned, the app stays usable
+    demo_kpm = win.document.kpm
+    win.document.kpm = make_demo_kpm(n_samples=20000, random_state=3)
     with qtbot.waitSignal(train.progressed, timeout=30000):
         worker = train.start_training()
     assert worker is not None and train.is_running()
@@ -28,7 +32,8 @@ def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> 
     assert train.stage_label.text() == "Cancelled"
     assert "Cancelled after" in train.log.toPlainText()
 
-    # 2. train again, to the end
+    # 2. train again on the demo, to the end
+    win.document.kpm = demo_kpm
     reports.clear()
     aus = win.panels["aus"]
     with qtbot.waitSignal(train.trained, timeout=120000):
