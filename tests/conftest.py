@@ -1,8 +1,16 @@
-"""Shared fixtures. Real data come from ../shared/data (beside the checkout, never copied)."""
+"""Shared fixtures. Real data come from ../shared/data (beside the checkout, never copied).
+
+Qt fixtures (used by tests/gui and tests/ratings; PySide6 is imported only when one is used):
+``qsettings_in_tmp`` puts QSettings in a temporary folder for the whole session,
+``clean_qsettings`` empties them before a test, and
+``no_thread_left`` fails a test that leaves a worker or another non-daemon thread running.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,3 +29,49 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"reference data not found at {SHARED_DATA} (CI puts ../shared beside the checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def qsettings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QSettings of the whole test session live in a temporary folder (returned)."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    return folder
+
+
+@pytest.fixture
+def clean_qsettings(qsettings_in_tmp: Path) -> None:
+    """Start the test with no stored settings (in the temporary QSettings folder)."""
+    from dfecs_app.gui import settings
+
+    settings.ensure_identity()
+    settings.reset()
+
+
+@pytest.fixture
+def no_thread_left(qapp):  # noqa: ANN001, ANN201 - pytest-qt's QApplication
+    """Fail a test that leaves a worker, a busy QThreadPool thread or another new non-daemon
+    Python thread running (a finishing worker gets a moment to end first)."""
+    from PySide6.QtCore import QThreadPool
+
+    from dfecs_app.gui import worker
+
+    before = {t.ident for t in threading.enumerate()}
+    yield qapp
+    deadline = time.monotonic() + 3.0
+    while worker.running_workers() and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    left = [w.name for w in worker.running_workers()]
+    if left:
+        worker.stop_all(10000)
+    pool_busy = QThreadPool.globalInstance().activeThreadCount()
+    extra = [t.name for t in threading.enumerate()
+             if t.ident not in before and t.is_alive() and not t.daemon]
+    assert not left, f"test left worker threads running: {left}"
+    assert pool_busy == 0, f"test left {pool_busy} QThreadPool thread(s) busy"
+    assert not extra, f"test left Python threads running: {extra}"

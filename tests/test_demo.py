@@ -12,10 +12,9 @@ from dfecs_app.io.demo import (
     demo_kpm,
     demo_neutral_face,
     demo_project,
-    read_image,
-    resources_dir,
 )
 from dfecs_app.io.project import load_project, save_project
+from dfecs_app.io.resources import resources_dir
 
 
 def test_demo_face_is_the_astronaut_with_68_landmarks():
@@ -90,18 +89,37 @@ def test_demo_project_is_ready_and_round_trips(tmp_path):
     assert load_project(tmp_path / "demo.dfecs.json") == saved
 
 
+def test_saved_demo_project_names_builtin_resources_not_paths(tmp_path, monkeypatch):
+    """The demo face is stored as ``builtin:demo/...`` and found wherever resources live."""
+    import json
+    import shutil
+
+    from dfecs_app.errors import InputError
+
+    path = tmp_path / "study" / "demo.dfecs.json"
+    save_project(path, demo_project())
+    stored = json.loads(path.read_text(encoding="utf-8"))["neutral_face"]
+    assert stored["image"] == "builtin:demo/astronaut.png"
+    assert stored["landmarks"] == "builtin:demo/astronaut.pts"
+    # the app installed elsewhere: the same project file opens on the other resources folder
+    elsewhere = tmp_path / "installed" / "resources"
+    shutil.copytree(resources_dir() / "demo", elsewhere / "demo")
+    monkeypatch.setenv("DFECS_RESOURCES", str(elsewhere))
+    loaded = load_project(path)
+    assert loaded.neutral_face.image_path == elsewhere / "demo" / "astronaut.png"
+    assert loaded.neutral_face.landmarks_path == elsewhere / "demo" / "astronaut.pts"
+    assert loaded.missing_files() == []
+    # saving again keeps the names; a name leaving the resources folder is refused
+    save_project(path, loaded)
+    assert json.loads(path.read_text(encoding="utf-8"))["neutral_face"] == stored
+    path.write_text(path.read_text(encoding="utf-8").replace("builtin:demo/astronaut.png",
+                                                             "builtin:../secret.png"))
+    with pytest.raises(InputError, match=r"neutral_face\.image"):
+        load_project(path)
+
+
 def test_missing_resources_say_how_to_make_them(tmp_path, monkeypatch):
     monkeypatch.setenv("DFECS_RESOURCES", str(tmp_path))
     assert resources_dir() == tmp_path
     with pytest.raises(MissingResourceError, match="make_demo_resources.py"):
         demo_neutral_face()
-
-
-def test_read_image_errors(tmp_path):
-    from dfecs_app.errors import InputError
-
-    with pytest.raises(InputError, match="no such image"):
-        read_image(tmp_path / "none.png")
-    (tmp_path / "bad.png").write_bytes(b"not an image")
-    with pytest.raises(InputError, match="not an image"):
-        read_image(tmp_path / "bad.png")

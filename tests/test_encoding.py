@@ -7,9 +7,10 @@ import pytest
 from scipy.optimize import nnls
 from sklearn.linear_model import Lasso
 
-from dfecs_app.core._cd import nn_lasso_gram
+from dfecs_app.core._cd import kkt_violation, nn_lasso_gram
 from dfecs_app.core.encoding import encode, objective, reconstruct
 from dfecs_app.core.landmarks import N_POINTS, layout_mask
+from dfecs_app.core.metrics import mask_patterns
 from dfecs_app.core.synthetic import make_kpm_dataset
 
 TIGHT = {"tol": 1e-13, "max_iter": 100_000}
@@ -22,21 +23,23 @@ def _problem(rng, n=40, q=16, p=136):
     return X, U
 
 
+@pytest.mark.parametrize("solver", ["active_set", "cd"])
 @pytest.mark.parametrize("seed", range(5))
-def test_alpha_zero_is_nnls(seed):
+def test_alpha_zero_is_nnls(seed, solver):
     rng = np.random.RandomState(seed)
     X, U = _problem(rng)
-    V = encode(X, U, 0.0, **TIGHT)
+    V = encode(X, U, 0.0, solver=solver, **TIGHT)
     for i in range(X.shape[0]):
         ref, _ = nnls(U.T, X[i], maxiter=10_000)
         np.testing.assert_allclose(V[i], ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("solver", ["active_set", "cd"])
 @pytest.mark.parametrize("alpha", [0.5, 5.0, 200.0])
-def test_matches_sklearn_positive_lasso(alpha):
+def test_matches_sklearn_positive_lasso(alpha, solver):
     rng = np.random.RandomState(7)
     X, U = _problem(rng, n=25)
-    V = encode(X, U, alpha, **TIGHT)
+    V = encode(X, U, alpha, solver=solver, **TIGHT)
     p = X.shape[1]
     # eq. 4 has no ½; sklearn's Lasso minimises 1/(2 p)‖y − Uv‖² + a‖v‖₁  ->  a = α / (2 p)
     lasso = Lasso(alpha=alpha / (2 * p), positive=True, fit_intercept=False, tol=1e-14,
@@ -84,13 +87,46 @@ def test_mixed_mask_patterns_grouped_correctly():
         np.testing.assert_allclose(V[i:i + 1], ref, rtol=1e-9, atol=1e-9)
 
 
+def test_active_set_meets_kkt_on_realistic_aus():
+    """The default (active-set) encoder is exact where coordinate descent is slow to converge."""
+    X, _, T, _ = make_kpm_dataset(3000, random_state=5)
+    G, C, lam = T @ T.T, X @ T.T, 0.5
+    V, fallback = nn_lasso_gram(G, C, lam, solver="active_set", return_fallback=True)
+    assert not fallback.any()
+    assert kkt_violation(G, C, lam, V).max() < 1e-10
+    loose = nn_lasso_gram(G, C, lam, solver="cd")  # default tol 1e-6: visibly inexact
+    assert kkt_violation(G, C, lam, loose).max() > 1e-8
+    tight = nn_lasso_gram(G, C, lam, solver="cd", **TIGHT)
+    np.testing.assert_allclose(V, tight, atol=1e-8 * np.abs(tight).max())
+    np.testing.assert_allclose(encode(X, T, 2 * lam), V, rtol=0, atol=0)
+
+
+def test_degenerate_aus_stay_optimal():
+    """Duplicate AUs, an AU on missing keypoints only, and a zero AU: still the optimum."""
+    rng = np.random.RandomState(11)
+    X, _, T, _ = make_kpm_dataset(200, random_state=6, missing="bp4d")
+    jaw_only = np.zeros(136)
+    jaw_only[:17] = rng.normal(size=17) * 20  # x of the jaw: missing in BP4D
+    U = np.vstack([T, T[3], 0.5 * T[7], jaw_only, np.zeros(136)])
+    mask = np.broadcast_to(layout_mask("49"), (200, N_POINTS))
+    V = encode(X, U, 1.0, mask)
+    ref = encode(X, U, 1.0, mask, solver="cd", **TIGHT)
+    assert (V >= 0).all() and not V[:, -2:].any()
+    for i in range(0, 200, 7):
+        assert objective(X[i:i + 1], V[i:i + 1], U, 1.0, mask[i:i + 1]) <= objective(
+            X[i:i + 1], ref[i:i + 1], U, 1.0, mask[i:i + 1]) * (1 + 1e-9)
+
+
 def test_kernel_threads_give_the_same_answer():
     rng = np.random.RandomState(4)
     X, U = _problem(rng, n=20_000, q=16)
     G, C = U @ U.T, X @ U.T
-    one = nn_lasso_gram(G, C, 3.0, n_jobs=1)
-    two = nn_lasso_gram(G, C, 3.0, n_jobs=2)
-    np.testing.assert_array_equal(one, two)
+    for solver in ("cd", "active_set"):
+        one = nn_lasso_gram(G, C, 3.0, n_jobs=1, solver=solver)
+        two = nn_lasso_gram(G, C, 3.0, n_jobs=2, solver=solver)
+        np.testing.assert_array_equal(one, two)
+    with pytest.raises(ValueError, match="solver"):
+        nn_lasso_gram(G, C, 3.0, solver="lars")
 
 
 def test_reconstruct_and_bad_input():
@@ -104,3 +140,14 @@ def test_reconstruct_and_bad_input():
         encode(X, T, -1.0)
     with pytest.raises(ValueError, match="components"):
         encode(X, T[:, :100], 1.0)
+
+
+@pytest.mark.parametrize("f", [136, 10, 64])
+def test_mask_patterns_groups_equal_rows(f):
+    rng = np.random.RandomState(f)
+    base = rng.random_sample((5, f)) > 0.3
+    fmask = base[rng.randint(5, size=400)]
+    patterns, inverse = mask_patterns(fmask)
+    np.testing.assert_array_equal(patterns[inverse], fmask)
+    assert inverse.dtype == np.int64 and inverse.shape == (400,)
+    assert len(patterns) == len(np.unique(fmask, axis=0))

@@ -90,7 +90,7 @@ def test_baselines_and_compare(dfecs, files, shared_data) -> None:
     assert facs.kind == "facs" and facs.n_components == 20 and facs.names[8].startswith("AU12")
     code, out, _ = dfecs("compare", files / "true.npz", files / "pca.npz", files / "facs.npz",
                          "--train", files / "train.npz", "--test", files / "test1.npz",
-                         files / "test2.npz", "--json", "--plot", files / "cmp.png",
+                         files / "test2.npz", "--json", "--plot", files / "cmp.svg",
                          "--csv", files / "cmp.csv")
     assert code == 0
     obj = json.loads(out)
@@ -101,7 +101,10 @@ def test_baselines_and_compare(dfecs, files, shared_data) -> None:
     # the generating components explain the test sets better than 20 generic FACS AUs
     for t_true, t_facs in zip(true["test"], facs_e["test"]):
         assert t_true["ve"] > t_facs["ve"]
-    assert (files / "cmp.png").stat().st_size > 10_000
+    # the figure's format follows the suffix: an SVG with one column of 2 axes per data set
+    svg = (files / "cmp.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg[:1000]
+    assert svg.count('id="axes_') == 6 and "test1 (test)" in svg
     rows = 3 * (3 * 62 + 13 + (pca.n_components + 1) + 21)  # 3 data sets, 3 models
     assert len((files / "cmp.csv").read_text().splitlines()) == 1 + rows
     code, out, _ = dfecs("compare", files / "true.npz", files / "pca.npz", "--train",

@@ -242,3 +242,27 @@ def test_the_authors_inconsistent_nose_and_jaw_targets_do_not_change_kpms(track)
     np.testing.assert_allclose(authors - authors[0], consistent - consistent[0], atol=1e-9)
     # and on this real face the affine step indeed leaves 27 well above the eye targets
     assert aff[:, 27, 1].mean() < 960
+
+
+def test_affine_matrix_recovers_a_known_map_and_is_what_affine_register_applies():
+    """An affine image of the target face maps back by the inverse of that affine map."""
+    rng = np.random.default_rng(3)
+    face = np.zeros((L.N_POINTS, 2))
+    face[:] = rng.normal(700, 200, size=(L.N_POINTS, 2))
+    for i, xy in {**L.AFFINE_TARGETS_68, **L.AFFINE_TARGETS_49}.items():
+        face[i] = xy
+    A = np.array([[0.3, 0.08], [-0.05, 0.25]])
+    t = np.array([40.0, -15.0])
+    frames = np.stack([face @ A.T + t, face])
+    mask = np.ones((2, L.N_POINTS), dtype=bool)
+    mask[1, :17] = False  # BP4D-like frame: the jaw-free anchors are used
+    M = G.affine_matrix(frames, mask)
+    assert M.shape == (2, 2, 3)
+    Ainv = np.linalg.inv(A)
+    np.testing.assert_allclose(M[0, :, :2], Ainv, atol=1e-12)
+    np.testing.assert_allclose(M[0, :, 2], -Ainv @ t, atol=1e-9)
+    np.testing.assert_allclose(M[1], np.eye(2, 3), atol=1e-12)
+    reg = G.affine_register(frames, mask)
+    applied = np.einsum("nij,nkj->nki", M[:, :, :2], frames) + M[:, None, :, 2]
+    np.testing.assert_allclose(reg[mask], applied[mask], atol=1e-9)
+    assert not reg[~mask].any()

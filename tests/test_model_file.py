@@ -58,6 +58,16 @@ def test_garbage_is_a_clear_error(tmp_path, content):
         load_model(path)
 
 
+def test_missing_file_and_plain_npy_array_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_model(tmp_path / "none.npz")
+    path = tmp_path / "array.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.zeros((3, 136)))  # an NPY array under an .npz name
+    with pytest.raises(InputError, match=r"array\.npz.*not a DFECS model file \(an NPY array"):
+        load_model(path)
+
+
 def test_missing_components_names_the_field(tmp_path):
     path = tmp_path / "x.npz"
     np.savez(path, X=np.zeros((3, 136)))

@@ -68,7 +68,8 @@ def _study(root: Path) -> Project:
         test_sets=[TestSet(name="file", path=data / "test.npz"), TestSet(name="memory", kpm=_kpm(5, 1)),
                    TestSet(name="as dataset", dataset="tracks")],
         training=TrainSettings(beta=0.1, mode="explicit", seed=7,
-                               hyperparameters={"hfm": {"q": 16, "alpha_A": 5.0, "alpha_B": 0.5}}),
+                               hyperparameters={"parts": {"lips": {"k": 4, "alpha": 2.5}},
+                                                "hfm": {"q": 16, "alpha_A": 5.0, "alpha_B": 0.5}}),
         view={"arrow_scale": 2.0, "morph_intensity": 1.5},
     )
 
@@ -95,6 +96,7 @@ def test_round_trip_and_move_the_folder(tmp_path):
     np.testing.assert_array_equal(loaded.neutral_face.mask, project.neutral_face.mask)
     assert loaded.datasets[0].neutral_overrides == {("s1", "q1"): 12, ("s2", "q0"): 0}
     assert loaded.training.hyperparameters["hfm"]["q"] == 16
+    assert loaded.training.hyperparameters["parts"] == {"lips": {"k": 4, "alpha": 2.5}}
     # every path in the JSON is relative to the project folder
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert raw["format"] == "dfecs-project" and raw["format_version"] == 1

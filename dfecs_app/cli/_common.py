@@ -1,14 +1,17 @@
-"""Helpers shared by the CLI modules: progress bars and JSON output."""
+"""Helpers shared by the CLI modules: progress bars and output-path checks."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tqdm import tqdm
 
 from dfecs_app.core.progress import Progress, TaskState
+from dfecs_app.errors import InputError
 
 
 @contextmanager
@@ -34,3 +37,19 @@ def progress_bar(desc: str, total: float = 1.0, disable: bool | None = None) -> 
         yield TaskState(on_progress, min_interval=0.1)
     finally:
         bar.close()
+
+
+def npz_output(path: str | os.PathLike) -> Path:
+    """Check an ``--out`` NPZ file name before any work is done.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a directory or does not end in ``.npz``.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise InputError("is a directory; --out needs a file name", out)
+    if out.suffix.lower() != ".npz":
+        raise InputError("--out must end in .npz", out)
+    return out

@@ -20,13 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.cli.evaluate import (
-    add_curve_options,
-    curves_csv,
-    evaluate_file,
-    l1_grid_from,
-    plot_curves,
-)
+from dfecs_app.cli.evaluate import add_curve_options, curves_csv, evaluate_file, l1_grid_from
 from dfecs_app.core.evaluation import EvaluationResult
 from dfecs_app.errors import InputError
 from dfecs_app.io.atomic import write_text_atomic
@@ -45,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--test", type=Path, nargs="+", default=[], help="test KPM file(s)")
     add_curve_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--plot", type=Path, metavar="PNG", help="curves, one column per data set")
+    p.add_argument("--plot", type=Path, metavar="FIG",
+                   help="curves, one column per data set (.png, .svg or .pdf)")
     p.add_argument("--csv", type=Path, metavar="CSV", help="write all curves as CSV")
     p.set_defaults(func=run)
 
@@ -102,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         for j, ((role, _), dname) in enumerate(zip(datasets, data_names)):
             title = f"{dname} ({'train' if role == 'train' else 'test'})"
             panels.append((title, [(n, res[j]) for n, res in zip(names, results)]))
+        from dfecs_app.render.curves import plot_curves
+
         plot_curves(args.plot, panels, args.average)
     if args.json:
         json.dump({"models": out_models}, sys.stdout)

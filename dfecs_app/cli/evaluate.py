@@ -5,14 +5,14 @@ and both curves as tables. ``--json`` prints exactly one JSON object on stdout::
 
     {"ve": float, "ve_vs_k": [[k, ve], ...], "ve_vs_l1": [[l1, ve], ...], "n_samples": int}
 
-``--curves`` writes both curves (both averages) as CSV, ``--plot`` a PNG in the style of
-Fig. 5/7 and SI Fig. 2 (log x axes).
+``--curves`` writes both curves (both averages) as CSV, ``--plot`` a figure in the style of
+Fig. 5/7 and SI Fig. 2 (log x axes; PNG, SVG or PDF by the suffix,
+:func:`dfecs_app.render.curves.plot_curves`).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -23,7 +23,7 @@ from dfecs_app.cli._common import progress_bar
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.evaluation import AVERAGES, DEFAULT_L1_GRID, EvaluationResult, evaluate_model
 from dfecs_app.errors import InputError
-from dfecs_app.io.atomic import write_bytes_atomic, write_text_atomic
+from dfecs_app.io.atomic import write_text_atomic
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import load_model
 
@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="report VE of the eq.-4 encoding at this α instead of NNLS (α = 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--curves", type=Path, metavar="CSV", help="write both curves as CSV")
-    p.add_argument("--plot", type=Path, metavar="PNG", help="plot both curves (log x axes)")
+    p.add_argument("--plot", type=Path, metavar="FIG",
+                   help="plot both curves (log x axes) as .png, .svg or .pdf")
     p.set_defaults(func=run)
 
 
@@ -92,41 +93,6 @@ def curves_csv(rows: list[tuple[str, str, EvaluationResult]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def plot_curves(path: Path, panels: list[tuple[str, list[tuple[str, EvaluationResult]]]],
-                average: str) -> None:
-    """One column per data set: VE vs k (top) and VE vs L1 (bottom), log x, one line per model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    ncol = len(panels)
-    fig = Figure(figsize=(4.2 * ncol, 7.0), layout="constrained")
-    axes = fig.subplots(2, ncol, squeeze=False)
-    label = "mean VE (%)" if average == "mean" else "pooled VE (%)"
-    for col, (title, lines) in enumerate(panels):
-        ax_k, ax_l = axes[0, col], axes[1, col]
-        for name, res in lines:
-            k = res.ve_vs_k
-            keep = k[:, 0] >= 1
-            ax_k.plot(k[keep, 0], k[keep, 1], marker=".", label=name)
-            t = res.ve_vs_l1
-            keep = t[:, 0] > 0
-            ax_l.plot(t[keep, 0], t[keep, 1], label=name)
-        ax_k.set_xscale("log")
-        ax_l.set_xscale("log")
-        ax_k.set_title(title)
-        ax_k.set_xlabel("number of active AUs k (k or fewer)")
-        ax_l.set_xlabel("L1 norm of the encoding")
-        for ax in (ax_k, ax_l):
-            ax.set_ylabel(label)
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize="small")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    write_bytes_atomic(path, buf.getvalue())
-
-
 def _table(res: EvaluationResult) -> str:
     c = res.curves
     avg = "mean of per-sample VE" if res.average == "mean" else "pooled VE"
@@ -149,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.curves:
         write_text_atomic(args.curves, curves_csv([(args.model.stem, args.kpm.stem, res)]))
     if args.plot:
+        from dfecs_app.render.curves import plot_curves
+
         plot_curves(args.plot, [(args.kpm.stem, [(args.model.stem, res)])], args.average)
     if args.json:
         json.dump(res.to_json(), sys.stdout)

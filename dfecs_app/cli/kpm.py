@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.cli._common import progress_bar
+from dfecs_app.cli._common import npz_output, progress_bar
 from dfecs_app.core.kpm import compute_kpm
-from dfecs_app.errors import InputError, MissingResourceError
+from dfecs_app.errors import MissingResourceError
 
 
 def _neutral(value: str) -> str | int:
@@ -71,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from dfecs_app.io.kpm_file import save_kpm
     from dfecs_app.io.readers import read_landmarks
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise InputError("is a directory; --out needs a file name", out)
-    if out.suffix.lower() != ".npz":
-        raise InputError("--out must end in .npz", out)
+    out = npz_output(args.out)
 
     with progress_bar("reading") as state:
         table = read_landmarks(args.inputs, format=args.format, progress=state,

@@ -38,13 +38,9 @@ from dfecs_app.io.rating_export import (
     fmt_percent,
     format_table,
 )
-from dfecs_app.io.rating_session import (
-    RatingSession,
-    export_pack,
-    import_returned_ratings,
-    read_votes_csv,
-    session_from_votes,
-)
+from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
+from dfecs_app.io.rating_session import RatingSession, session_from_votes
+from dfecs_app.io.votes_csv import read_votes_csv
 from dfecs_app.stats.agreement import Agreement, agreement
 
 
@@ -244,7 +240,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     pts = _load_neutral(args.neutral)
     image = None
     if args.image is not None:
-        from dfecs_app.io.rating_export import read_image
+        from dfecs_app.io.images import read_image
 
         image = read_image(args.image)
     folder = export_pack(session, args.rater, args.out, model=model, neutral_points=pts,

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dfecs_app.cli._common import progress_bar
+from dfecs_app.cli._common import npz_output, progress_bar
 from dfecs_app.core.landmarks import PART_LABELS, PART_NAMES
 from dfecs_app.errors import InputError
 
@@ -99,11 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from dfecs_app.io.kpm_file import load_kpm
     from dfecs_app.io.model_file import save_model
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise InputError("is a directory; --out needs a file name", out)
-    if out.suffix.lower() != ".npz":
-        raise InputError("--out must end in .npz", out)
+    out = npz_output(args.out)
     if not 0.0 < args.beta < 1.0:
         raise InputError(f"beta must be in (0, 1), got {args.beta}", field="beta")
     params = parse_params(args.params) if args.params else {"parts": {}, "hfm": None}

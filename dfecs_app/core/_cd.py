@@ -13,9 +13,19 @@ coordinate O(k) more to keep ``h = G v`` current.
 Samples with missing keypoints have their own (masked) Gram matrix: ``G`` is a stack
 ``(n_gram, k, k)`` and ``gidx[i]`` says which one sample ``i`` uses.
 
+Two solvers share the sweep code: plain coordinate descent (``solver='cd'``: a fixed budget of
+warm-started sweeps, what the PFM and HFM alternations need) and an exact active-set solver
+(``solver='active_set'``: two sweeps guess the support, then the Lawson–Hanson method of
+:mod:`dfecs_app.core._lars` solves the KKT system with small Cholesky factors), which
+:func:`dfecs_app.core.encoding.encode` uses. CD needs tens to hundreds of sweeps on overlapping
+AUs; the active-set solver needs about two small factorisations per sample.
+
 Convention: this module uses the ½-scaled loss with penalty ``lam``. Callers map their own
 conventions onto it (eq. 1 of the paper has the ½, ``lam = α``; eq. 3–4 and eq. 2 have none,
 ``lam = α / 2``).
+
+Numba's on-disk cache does not notice changes in *other* modules: after editing the kernels of
+:mod:`dfecs_app.core._lars` that this module calls, delete ``__pycache__/_cd.*.nb*``.
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ _PARALLEL_WORK = 2_000_000
 _KKT_TOL = 1e-10
 #: Coordinate sweeps that guess the support before the active-set solve.
 _GUESS_SWEEPS = 2
+#: Stopping tolerance of the active-set solver's coordinate-descent fallback.
+_FALLBACK_TOL = 1e-12
 
 
 @njit(cache=True, nogil=True)
@@ -144,9 +156,14 @@ def _nn_lasso_as_gram(G, gidx, C, lam, V, n_sweeps, max_iter, tol, start, stop,
         tol_g = _KKT_TOL * scale
         if n_sweeps > 0:
             _cd_one(Gg, C[i], lam, v, h, n_sweeps, 0.0)
-        added = _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * k + 10, True)
-        if added < 0 or _kkt_one(Gg, b, v, g) > tol_g:
-            # degenerate Gram block or no convergence: coordinate descent from here
+        if _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * k + 10, True) < 0:
+            # the guessed support is degenerate (dependent AUs): Lawson–Hanson from v = 0,
+            # which adds one AU at a time and leaves dependent ones out
+            for j in range(k):
+                v[j] = 0.0
+            _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * k + 10, False)
+        if _kkt_one(Gg, b, v, g) > tol_g:
+            # a left-out AU was needed, or no convergence: coordinate descent from here
             _cd_one(Gg, C[i], lam, v, h, max_iter, tol)
             fallback[i] = True
 
@@ -202,9 +219,11 @@ def nn_lasso_gram(
         alternations use: a few warm-started sweeps). ``'active_set'``: exact — two sweeps
         guess the support, then a Lawson–Hanson active-set method solves the KKT system of
         ``min ½vᵀGv − (c − lam)ᵀv, v ≥ 0`` by small Cholesky factorisations until every KKT
-        violation is below ``1e-10 · max(max_j |c_j|, lam)`` (see :func:`kkt_violation`); a
-        sample whose support is degenerate (a Cholesky pivot ≈ 0) is finished by coordinate
-        descent with ``tol`` and ``max_iter`` instead (flagged in the fallback mask).
+        violation is below ``1e-10 · max(max_j |c_j|, lam)`` (see :func:`kkt_violation`).
+        AUs linearly dependent on the support (a Cholesky pivot ≈ 0) are left out; when one of
+        them was needed after all, the sample is finished by coordinate descent to a relative
+        step of ``1e-12`` (at most ``max_iter`` sweeps; flagged in the fallback mask).
+        ``tol`` does not apply.
     return_fallback : bool
         Also return the fallback mask (``'active_set'``; all False for ``'cd'``).
 
@@ -241,7 +260,7 @@ def nn_lasso_gram(
             args = (G, gidx, C, float(lam), V, int(max_iter), float(tol))
         else:
             kernel, extra = _nn_lasso_as_gram, (fallback,)
-            args = (G, gidx, C, float(lam), V, _GUESS_SWEEPS, int(max_iter), float(tol))
+            args = (G, gidx, C, float(lam), V, _GUESS_SWEEPS, int(max_iter), _FALLBACK_TOL)
         jobs = n_threads() if n_jobs is None else max(1, int(n_jobs))
         if jobs == 1 or n * k * k < _PARALLEL_WORK or n < 2 * jobs:
             kernel(*args, 0, n, *extra)

@@ -111,19 +111,24 @@ def _chol_rebuild(G, L, act, n):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _solve_support(G, c, beta, act, n, L, tmp, s_buf, max_inner):  # pragma: no cover - numba
+def _solve_support(G, c, beta, act, n, L, tmp, s_buf, max_inner,
+                   factored):  # pragma: no cover - numba
     """Lawson–Hanson inner loop: least squares on the support ``act[:n]``, kept feasible.
 
-    ``beta`` must be positive on ``act[:n]`` and zero elsewhere. Solves
-    ``G_SS s = c_S``; while some ``s`` is not positive, moves ``beta`` towards ``s`` until the
-    first coefficient hits zero and drops the zeros. Returns ``(n, ok)``: the new support size,
-    and False (``beta`` left feasible) when the support's Cholesky pivot was degenerate.
+    ``beta`` must be positive on ``act[:n]`` (except a just-added column, which may be 0) and
+    zero elsewhere. Solves ``G_SS s = c_S``; while some ``s`` is not positive, moves ``beta``
+    towards ``s`` until the first coefficient hits zero and drops the zeros. ``factored``: ``L``
+    already holds the factor of ``act[:n]``. Returns ``(n, ok, factored)``: the new support
+    size, False (``beta`` left feasible) when the support's Cholesky pivot was degenerate, and
+    whether ``L`` holds the factor of the new support.
     """
     inner = 0
     while inner < max_inner and n > 0:
         inner += 1
-        if not _chol_rebuild(G, L, act, n):
-            return n, False
+        if not factored:
+            if not _chol_rebuild(G, L, act, n):
+                return n, False, False
+        factored = False
         for k in range(n):
             tmp[k] = c[act[k]]
         _chol_solve(L, n, tmp, s_buf)
@@ -135,7 +140,7 @@ def _solve_support(G, c, beta, act, n, L, tmp, s_buf, max_inner):  # pragma: no 
         if ok:
             for k in range(n):
                 beta[act[k]] = s_buf[k]
-            break
+            return n, True, True
         # move towards s until the first coefficient hits zero; drop the zeros
         step = 1.0
         for k in range(n):
@@ -159,7 +164,7 @@ def _solve_support(G, c, beta, act, n, L, tmp, s_buf, max_inner):  # pragma: no 
                 act[m] = i
                 m += 1
         n = m
-    return n, True
+    return n, True, n == 0
 
 
 @njit(cache=True, nogil=True)
@@ -182,8 +187,9 @@ def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, banned, tol_g, max_iter,
             n += 1
         else:
             beta[j] = 0.0
+    factored = False
     if solve_first and n > 0:
-        n, ok = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3)
+        n, ok, factored = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3, False)
         if not ok:
             return -1
     added = 0
@@ -206,10 +212,14 @@ def _nnls_finish(G, c, beta, act, L, tmp, s_buf, g, banned, tol_g, max_iter,
                 best = j
         if best < 0:
             break
+        added += 1
+        if factored and not _chol_append(G, L, act, n, best, tmp):
+            banned[best] = True  # dependent on the support: leave it out for good
+            continue
         act[n] = best
         n += 1
-        added += 1
-        n, ok = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3)
+        n, ok, factored = _solve_support(G, c, beta, act, n, L, tmp, s_buf, 3 * q + 3,
+                                         factored)
         if not ok:
             # a column dependent on the others: leave it out for good
             for k in range(n):

@@ -36,7 +36,7 @@ import numpy as np
 from dfecs_app.core.aumodel import AUModel, data_hash
 from dfecs_app.core.geometry import standardize as _standardize
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, points_to_vec
-from dfecs_app.core.metrics import feature_mask
+from dfecs_app.core.metrics import feature_mask, mask_patterns
 from dfecs_app.errors import InputError
 
 #: AU numbers of py-feat's 2021 AU-to-landmark model, in its (inferred) input order.
@@ -79,8 +79,7 @@ def _masked_ls_rss(X: np.ndarray, fmask: np.ndarray | None, U: np.ndarray) -> fl
         C = X @ U.T
         # U has orthonormal rows
         return float(np.einsum("ij,ij->", X, X) - np.einsum("ij,ij->", C, C))
-    patterns, inverse = np.unique(fmask, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    patterns, inverse = mask_patterns(fmask)
     rss = 0.0
     for p in range(patterns.shape[0]):
         rows = np.flatnonzero(inverse == p)

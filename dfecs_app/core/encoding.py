@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfecs_app.core._cd import nn_lasso_gram, single_blas_thread
-from dfecs_app.core.metrics import feature_mask
+from dfecs_app.core.metrics import feature_mask, mask_patterns
 
 
 def _check_components(components: np.ndarray, n_features: int) -> np.ndarray:
@@ -38,6 +38,8 @@ def masked_grams(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gram matrices of the AUs over the present features of each mask pattern.
 
+    Patterns are found by :func:`dfecs_app.core.metrics.mask_patterns`.
+
     Parameters
     ----------
     components : ndarray, shape (q, n_features)
@@ -52,10 +54,10 @@ def masked_grams(
     """
     if fmask is None:
         return (components @ components.T)[None], np.zeros(0, dtype=np.int64)
-    patterns, gidx = np.unique(fmask, axis=0, return_inverse=True)
+    patterns, gidx = mask_patterns(fmask)
     G = np.einsum("pf,af,bf->pab", patterns.astype(np.float64), components, components,
                   optimize=True)
-    return np.ascontiguousarray(G), np.ascontiguousarray(gidx.ravel(), dtype=np.int64)
+    return np.ascontiguousarray(G), gidx
 
 
 def encode(
@@ -68,6 +70,7 @@ def encode(
     max_iter: int = 1000,
     tol: float = 1e-6,
     n_jobs: int | None = None,
+    solver: str = "active_set",
 ) -> np.ndarray:
     """Non-negative sparse codes of ``X`` on ``components`` (eq. 3–4, no ½).
 
@@ -84,11 +87,16 @@ def encode(
     init : ndarray, shape (n_samples, q), optional
         Warm start.
     max_iter : int
-        Maximum coordinate-descent sweeps per sample.
+        Maximum coordinate-descent sweeps per sample (``solver='cd'``, or the active-set
+        solver's fallback on a degenerate Gram block).
     tol : float
-        Per-sample stopping tolerance: largest coordinate change ≤ ``tol · max(v)``.
+        Coordinate-descent stopping tolerance: largest coordinate change ≤ ``tol · max(v)``.
     n_jobs : int, optional
         Threads (default: all available cores, up to 8).
+    solver : {'active_set', 'cd'}
+        ``'active_set'`` (default) solves each sample exactly (KKT conditions met to
+        ``1e-10`` of the sample's scale, see :func:`dfecs_app.core._cd.nn_lasso_gram`);
+        ``'cd'`` runs plain coordinate descent to ``tol``.
 
     Returns
     -------
@@ -114,7 +122,7 @@ def encode(
         C = Xm @ components.T
         G, gidx = masked_grams(components, fmask)
         return nn_lasso_gram(G, C, alpha / 2.0, init, gidx=gidx if fmask is not None else None,
-                             max_iter=max_iter, tol=tol, n_jobs=n_jobs)
+                             max_iter=max_iter, tol=tol, n_jobs=n_jobs, solver=solver)
 
 
 def reconstruct(codes: np.ndarray, components: np.ndarray) -> np.ndarray:

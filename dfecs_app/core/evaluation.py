@@ -46,6 +46,7 @@ import numpy as np
 from dfecs_app.core._cd import single_blas_thread
 from dfecs_app.core._lars import path_curves_gram
 from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.encoding import masked_grams
 from dfecs_app.core.metrics import feature_mask
 from dfecs_app.core.progress import TaskState, ensure_state
 from dfecs_app.errors import InputError
@@ -98,29 +99,6 @@ class PathCurves:
     n_samples: int
     n_zero: int
     mean_active: float
-
-
-def _mask_patterns(fmask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of a feature mask ``(n, f)`` and each row's pattern, fast for large n.
-
-    Rows are packed to a few 64-bit words before ``np.unique`` (136 bools -> 3 words).
-    """
-    packed = np.packbits(fmask, axis=1)
-    pad = (-packed.shape[1]) % 8
-    if pad:
-        packed = np.hstack([packed, np.zeros((packed.shape[0], pad), dtype=np.uint8)])
-    words = np.ascontiguousarray(packed).view(np.uint64)
-    _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
-    return fmask[first], np.ascontiguousarray(inverse.ravel(), dtype=np.int64)
-
-
-def _grams(components: np.ndarray, fmask: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gram matrices ``(P, q, q)`` of the AUs over each mask pattern's present features."""
-    if fmask is None:
-        return (components @ components.T)[None], np.zeros(n, dtype=np.int64)
-    patterns, gidx = _mask_patterns(fmask)
-    G = np.stack([(components * p) @ components.T for p in patterns])
-    return G, gidx
 
 
 def _check_data(Y: np.ndarray, components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +190,9 @@ def path_curves(
         raise InputError("all samples are zero (no motion): variance explained is undefined",
                          field="X")
     total = float(yy.sum())
-    G, gidx = _grams(components, fmask, n)
+    G, gidx = masked_grams(components, fmask)
+    if fmask is None:
+        gidx = np.zeros(n, dtype=np.int64)
 
     sum_k = np.zeros(q + 1)
     mean_k = np.zeros(q + 1)

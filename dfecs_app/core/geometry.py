@@ -346,39 +346,44 @@ def _frontalize_planar(
     return fx, fy
 
 
-def _affine_planar(x: np.ndarray, y: np.ndarray, rows: np.ndarray, targets: Mapping[int, tuple[float, float]]) -> None:
-    """In place on ``rows``: least-squares affine map of the anchors onto ``targets``.
+def _affine_fit(sx: np.ndarray, sy: np.ndarray,
+                targets: Mapping[int, tuple[float, float]]) -> np.ndarray:
+    """Least-squares affine maps ``(m, 2, 3)`` of anchors ``sx, sy`` (m, k) onto ``targets``.
 
     Closed form of the centred normal equations: with anchors S (k, 2) centred and targets
-    D (k, 2) centred, ``A = (S^T S)^-1 S^T D`` and ``p -> (p - mean S) @ A + mean D``.
+    D (k, 2) centred, ``A = (S^T S)^-1 S^T D`` and ``p -> (p - mean S) @ A + mean D``; returned
+    as ``M = [Aᵀ | b]`` so that ``p -> M[:, :2] @ p + M[:, 2]``.
     """
-    anchors = list(targets)
-    dst = np.array([targets[i] for i in anchors], dtype=np.float64)
+    dst = np.array([targets[i] for i in targets], dtype=np.float64)
     dc = dst.mean(axis=0)
     Dx, Dy = dst[:, 0] - dc[0], dst[:, 1] - dc[1]
-    rx, ry = x[rows], y[rows]
-    sx, sy = rx[:, anchors], ry[:, anchors]
-    mx, my = sx.mean(axis=1, keepdims=True), sy.mean(axis=1, keepdims=True)
-    sx -= mx
-    sy -= my
+    mx, my = sx.mean(axis=1), sy.mean(axis=1)
+    sx = sx - mx[:, None]
+    sy = sy - my[:, None]
     gxx, gxy, gyy = (sx * sx).sum(1), (sx * sy).sum(1), (sy * sy).sum(1)
     bxx, bxy, byx, byy = sx @ Dx, sx @ Dy, sy @ Dx, sy @ Dy
     det = gxx * gyy - gxy * gxy
-    a00 = ((gyy * bxx - gxy * byx) / det)[:, None]
-    a01 = ((gyy * bxy - gxy * byy) / det)[:, None]
-    a10 = ((gxx * byx - gxy * bxx) / det)[:, None]
-    a11 = ((gxx * byy - gxy * bxy) / det)[:, None]
-    # p -> (p - m) @ A + dc, written as p @ A + b to spare temporaries
-    bx = dc[0] - mx * a00 - my * a10
-    by = dc[1] - mx * a01 - my * a11
-    nx = rx * a00
-    nx += ry * a10
-    nx += bx
-    ny = rx * a01
-    ny += ry * a11
-    ny += by
-    x[rows] = nx
-    y[rows] = ny
+    M = np.empty((sx.shape[0], 2, 3))
+    M[:, 0, 0] = (gyy * bxx - gxy * byx) / det  # a00
+    M[:, 1, 0] = (gyy * bxy - gxy * byy) / det  # a01
+    M[:, 0, 1] = (gxx * byx - gxy * bxx) / det  # a10
+    M[:, 1, 1] = (gxx * byy - gxy * bxy) / det  # a11
+    M[:, 0, 2] = dc[0] - mx * M[:, 0, 0] - my * M[:, 0, 1]
+    M[:, 1, 2] = dc[1] - mx * M[:, 1, 0] - my * M[:, 1, 1]
+    return M
+
+
+def _affine_apply(x: np.ndarray, y: np.ndarray, M: np.ndarray) -> None:
+    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, 68)`` frames."""
+    a = M[:, :, :, None]
+    nx = x * a[:, 0, 0]
+    nx += y * a[:, 0, 1]
+    nx += a[:, 0, 2]
+    ny = x * a[:, 1, 0]
+    ny += y * a[:, 1, 1]
+    ny += a[:, 1, 2]
+    x[...] = nx
+    y[...] = ny
 
 
 def _similarity_planar(
@@ -441,12 +446,12 @@ def frontalize(
     return _unplanar(fx, fy), out_mask
 
 
-def affine_register(
+def affine_matrix(
     points: np.ndarray,
     mask: np.ndarray,
     targets: Mapping[int, tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """Six-parameter least-squares affine registration of the anchors onto their targets.
+    """The six-parameter least-squares affine map of each frame's anchors onto their targets.
 
     Parameters
     ----------
@@ -458,8 +463,37 @@ def affine_register(
 
     Returns
     -------
+    ndarray of float64, shape (n, 2, 3)
+        ``M`` per frame: a point ``p`` (x, y) registers to ``M[:, :2] @ p + M[:, 2]``
+        (what :func:`affine_register` applies). Degenerate anchors give NaN or inf.
+
+    Raises
+    ------
+    ValueError
+        If a frame lacks its anchors (filter with :func:`standardized_mask`).
+    """
+    points, mask = _check(points, mask)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _affine_matrices(*_planar(points, mask), mask, targets)
+
+
+def affine_register(
+    points: np.ndarray,
+    mask: np.ndarray,
+    targets: Mapping[int, tuple[float, float]] | None = None,
+) -> np.ndarray:
+    """Six-parameter least-squares affine registration of the anchors onto their targets.
+
+    Parameters
+    ----------
+    points, mask, targets
+        As in :func:`affine_matrix`.
+
+    Returns
+    -------
     ndarray of float64, shape (n, 68, 2)
-        All points mapped by each frame's affine transform; absent points 0.
+        All points mapped by each frame's affine transform (:func:`affine_matrix`); absent
+        points 0.
 
     Raises
     ------
@@ -468,13 +502,14 @@ def affine_register(
     """
     points, mask = _check(points, mask)
     x, y = _planar(points, mask)
-    _affine_dispatch(x, y, mask, targets)
+    _affine_apply(x, y, _affine_matrices(x, y, mask, targets))
     x[~mask] = 0.0
     y[~mask] = 0.0
     return _unplanar(x, y)
 
 
-def _affine_dispatch(x, y, mask, targets) -> None:
+def _affine_matrices(x, y, mask, targets) -> np.ndarray:
+    """:func:`affine_matrix` on planar frames (the anchor targets chosen per frame)."""
     if targets is not None:
         kinds = [(np.arange(x.shape[0]), targets)]
         missing = ~mask[:, list(targets)].all(axis=1)
@@ -484,11 +519,14 @@ def _affine_dispatch(x, y, mask, targets) -> None:
         missing = kind < 0
     if missing.any():
         raise ValueError(f"{int(missing.sum())} frame(s) lack the affine registration anchors")
+    M = np.empty((x.shape[0], 2, 3))
     for rows, tgt in kinds:
+        anchors = list(tgt)
         if rows.size == x.shape[0]:
-            _affine_planar(x, y, slice(None), tgt)
+            M[:] = _affine_fit(x[:, anchors], y[:, anchors], tgt)
         elif rows.size:
-            _affine_planar(x, y, rows, tgt)
+            M[rows] = _affine_fit(x[np.ix_(rows, anchors)], y[np.ix_(rows, anchors)], tgt)
+    return M
 
 
 def similarity_register(
@@ -568,7 +606,7 @@ def _standardize_planar(
             if not (layout == "68").all():
                 for name in ("66", "49"):
                     mask = np.where((layout == name)[:, None], mask & layout_mask(name), mask)
-        _affine_dispatch(x, y, mask, None)
+        _affine_apply(x, y, _affine_matrices(x, y, mask, None))
         _similarity_planar(x, y, mask, SIMILARITY_TARGETS)
     return x, y
 

@@ -18,26 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dfecs_app.core.geometry import affine_register
+from dfecs_app.core.geometry import affine_matrix
 from dfecs_app.core.landmarks import N_POINTS, affine_targets_for, vec_to_points
 
 __all__ = ["standardized_to_image_matrix", "au_displacements", "project_au", "project_aus"]
-
-
-def _affine_linear_part(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Linear part ``M`` (2, 2) of the neutral face's affine registration ``s = M p + t``.
-
-    The registration itself is :func:`dfecs_app.core.geometry.affine_register` (the one
-    implementation of §2.1's affine step); ``M`` is read off the registered points by an
-    exact least-squares fit of registered on original coordinates.
-    """
-    registered = affine_register(points[None], mask[None])[0]
-    if not np.isfinite(registered[mask]).all():
-        return np.full((2, 2), np.nan)
-    src = points[mask]
-    design = np.column_stack([src, np.ones(len(src))])
-    coef, *_ = np.linalg.lstsq(design, registered[mask], rcond=None)  # registered = [x y 1] @ coef
-    return coef[:2].T
 
 
 def _check_neutral(neutral_points: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +59,8 @@ def standardized_to_image_matrix(neutral_points: np.ndarray, mask: np.ndarray | 
     anchors = list(affine_targets_for(present))
     if not present[anchors].all():
         raise ValueError(f"the neutral face lacks affine anchor keypoints {sorted(anchors)}")
-    with np.errstate(all="ignore"):
-        linear = _affine_linear_part(np.where(present[:, None], points, 0.0), present)
+    # the linear part of the registration s = M p + t (the one implementation of §2.1's step)
+    linear = affine_matrix(points[None], present[None])[0, :, :2]
     if not np.isfinite(linear).all() or abs(np.linalg.det(linear)) < 1e-12:
         raise ValueError("the neutral face's affine anchors are degenerate (collinear or coincident)")
     return np.linalg.inv(linear)

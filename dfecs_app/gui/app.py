@@ -1,9 +1,15 @@
-"""``dfecs-studio [PROJECT] [--demo] [--screenshot PATH]``: the desktop app's entry point.
+"""``dfecs-studio [PROJECT] [--demo] [--rate PACK_DIR] [--screenshot PATH]``: the desktop
+app's entry point.
 
 With no project on first run (or with ``--demo``) the built-in demo project opens.
-``--screenshot PATH`` renders the main window to a PNG and exits: with ``--demo`` after a
-short training run, with the AUs panel showing the AU grid and a projected AU image. It is how
-README images are made and how a script checks the window (exit code 0 on success).
+``--rate PACK_DIR`` opens a rating pack in rater mode instead
+(:class:`~dfecs_app.gui.rating.rater_window.RaterWindow`: the rating screen only) — what a
+volunteer runs on the pack the coordinator sent; ``python -m dfecs_app.gui.rating PACK_DIR``
+is the same.
+``--screenshot PATH`` renders the window to a PNG and exits: with ``--demo`` after a
+short training run, with the AUs panel showing the AU grid and a projected AU image; with
+``--rate`` the rating screen on the pack's first AU. It is how README images are made and how
+a script checks the window (exit code 0 on success).
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "Data-driven Facial Expression Coding System.")
     p.add_argument("project", nargs="?", help="a project file to open (.dfecs.json)")
     p.add_argument("--demo", action="store_true", help="open the built-in demo project")
+    p.add_argument("--rate", nargs="?", const="", metavar="PACK_DIR",
+                   help="rater mode: open a rating pack folder (from the coordinator) and "
+                        "show only the rating screen")
     p.add_argument("--screenshot", metavar="PATH",
                    help="render the window to PATH (PNG) and exit; with --demo after a short "
                         "training run")
@@ -35,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.rate is not None and (args.project or args.demo):
+        parser.error("--rate opens a rating pack; it does not take a project or --demo")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from PySide6.QtCore import QTimer
@@ -48,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName("DFECS Studio")
     if args.screenshot:
         dialogs.set_test_mode(True)  # nothing modal may block an unattended run
+    if args.rate is not None:
+        return run_rater_mode(app, args.rate or None, args.screenshot)
 
     from dfecs_app.gui.main_window import MainWindow
     from dfecs_app.gui.train_panel import warm_up_training
@@ -77,6 +91,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(100, runner.start)
     rc = app.exec()
     _cleanup(window, app)
+    return int(result["rc"] or rc)
+
+
+def run_rater_mode(app, pack: str | Path | None, screenshot: str | Path | None = None) -> int:  # noqa: ANN001
+    """Rater mode: a :class:`RaterWindow` on ``pack`` until it is closed.
+
+    Parameters
+    ----------
+    app : QApplication
+    pack : path or None
+        The rating pack folder (None: an empty window with File ▸ Open).
+    screenshot : path, optional
+        Grab the window to this PNG once it shows, then exit.
+
+    Returns
+    -------
+    int
+        Exit code: 0, or 2 with one line on stderr when the pack cannot be opened.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+
+    from dfecs_app.errors import DfecsError
+    from dfecs_app.gui.rating.rater_window import RaterWindow
+
+    try:
+        window = RaterWindow(pack)
+    except DfecsError as err:
+        print(f"dfecs-studio: cannot open the rating pack: {err}", file=sys.stderr)
+        return 2
+    window.show()
+    result = {"rc": 0}
+    if screenshot:
+        from dfecs_app.gui.screenshot import save_grab
+
+        def grab() -> None:
+            result["rc"] = 0 if save_grab(window, Path(screenshot)) else 1
+            window.close()
+
+        QTimer.singleShot(500, grab)
+    rc = app.exec()
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
     return int(result["rc"] or rc)
 
 

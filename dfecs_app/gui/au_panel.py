@@ -35,7 +35,7 @@ from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.projection import au_displacements
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
-from dfecs_app.gui.face_items import FaceItems
+from dfecs_app.gui.face_items import FaceItems, face_plot_widget
 from dfecs_app.gui.image_view import ImageView
 
 CELL_HEIGHT = 230
@@ -137,13 +137,8 @@ class AUPanel(QWidget):
         self.empty_label = QLabel("No model yet: train one (Ctrl+3, Ctrl+R).")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.large_plot = pg.PlotWidget()
-        self.large_plot.setBackground("w")
+        self.large_plot = face_plot_widget()
         lp = self.large_plot.getPlotItem()
-        lp.invertY(True)
-        lp.setAspectLocked(True)
-        lp.hideAxis("left")
-        lp.hideAxis("bottom")
         self.large_face = FaceItems(lp, point_size=7)
         self.image_view = ImageView()
         self.large_title = QLabel("")

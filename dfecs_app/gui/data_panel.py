@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -36,7 +35,7 @@ from dfecs_app.core.landmarks import LandmarkTable
 from dfecs_app.errors import MissingResourceError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
-from dfecs_app.gui.face_items import FaceItems
+from dfecs_app.gui.face_items import FaceItems, face_plot_widget
 from dfecs_app.gui.worker import Worker, start_worker
 
 NEUTRAL_RULES = (("first", "first frame"), ("auto", "auto (least expressive frame)"))
@@ -98,14 +97,8 @@ class DataPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.currentItemChanged.connect(self._on_sequence_selected)
 
-        self.raw_plot = pg.PlotWidget(title="Raw landmarks (image)")
-        self.std_plot = pg.PlotWidget(title="Standardized (affine + per-part registration)")
-        for p in (self.raw_plot, self.std_plot):
-            p.setBackground("w")
-            p.getPlotItem().invertY(True)
-            p.getPlotItem().setAspectLocked(True)
-            p.getPlotItem().hideAxis("bottom")
-            p.getPlotItem().hideAxis("left")
+        self.raw_plot = face_plot_widget("Raw landmarks (image)")
+        self.std_plot = face_plot_widget("Standardized (affine + per-part registration)")
         self.raw_face = FaceItems(self.raw_plot.getPlotItem())
         self.std_face = FaceItems(self.std_plot.getPlotItem())
         self.frame_slider = QSlider(Qt.Orientation.Horizontal)

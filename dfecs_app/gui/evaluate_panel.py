@@ -4,8 +4,8 @@ test KPM sets (paper Fig. 5, 7, SI Fig. 2).
 VE-vs-k and VE-vs-L1 curves (log x axis) come from
 :func:`dfecs_app.core.evaluation.evaluate_model`, the PCA baseline from
 :mod:`dfecs_app.core.baselines` — the functions ``dfecs evaluate`` / ``dfecs compare`` call.
-A table gives VE(train) and VE(test) per model. Curves and table export as CSV, plots as
-PNG/SVG.
+A table gives VE(train) and VE(test) per model. Curves and table export as CSV, the curves
+figure as PNG/SVG through :func:`dfecs_app.render.curves.plot_curves` (as ``dfecs compare``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.progress import Progress
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
-from dfecs_app.gui.export import save_csv, save_plot_widget
+from dfecs_app.gui.export import save_csv
 from dfecs_app.gui.worker import Worker, start_worker
 
 TRAIN_SET = "train"
@@ -159,7 +159,7 @@ class EvaluatePanel(QWidget):
             pi.setLabel("left", "mean per-sample VE (%)")
             pi.addLegend(offset=(-10, -10))
         self.export_button = QPushButton("E&xport…")
-        self.export_button.setToolTip("Curves and table as CSV, plots as PNG/SVG")
+        self.export_button.setToolTip("Curves and table as CSV, the curves figure as PNG/SVG")
         self.export_button.clicked.connect(self.export_dialog)
         crow = QHBoxLayout()
         crow.addWidget(QLabel("Curves on:"))
@@ -405,18 +405,33 @@ class EvaluatePanel(QWidget):
             self.export_all(folder)
 
     def export_all(self, folder: str | Path) -> list[Path]:
-        """``ve_curves.csv``, ``ve_table.csv``, ``ve_vs_k.png/.svg``, ``ve_vs_l1.png/.svg``."""
+        """``ve_curves.csv``, ``ve_table.csv`` and the curves figure ``ve_curves.png/.svg``."""
         if not self.results:
             dialogs.info(self, "Export", "Evaluate first.")
             return []
         folder = Path(folder)
         out = [self.export_curves_csv(folder / "ve_curves.csv"),
                self.export_table_csv(folder / "ve_table.csv")]
-        for name, plot in (("ve_vs_k", self.k_plot), ("ve_vs_l1", self.l1_plot)):
-            for suffix in (".png", ".svg"):
-                out.append(save_plot_widget(folder / f"{name}{suffix}", plot))
+        out += [self.export_curves_figure(folder / f"ve_curves{suffix}") for suffix in (".png", ".svg")]
         self.message.emit(f"Exported the evaluation to {folder}")
         return out
+
+    def curve_panels(self) -> list[tuple[str, list[tuple[str, Any]]]]:
+        """One (title, [(model label, EvaluationResult), ...]) per KPM set, in result order."""
+        panels: dict[str, list[tuple[str, Any]]] = {}
+        for (mname, sname), res in self.results.items():
+            model = self._model_for(mname)
+            label = f"{mname} ({model.n_components} AUs)" if model is not None else mname
+            panels.setdefault(sname, []).append((label, res))
+        return [(f"{s} (training data)" if s == TRAIN_SET else f"{s} (test)", lines)
+                for s, lines in panels.items()]
+
+    def export_curves_figure(self, path: str | Path) -> Path:
+        """Every curve, one column per KPM set — the figure of ``dfecs compare --plot`` —
+        as PNG, SVG or PDF (by the suffix)."""
+        from dfecs_app.render.curves import plot_curves
+
+        return plot_curves(path, self.curve_panels(), "mean")
 
     def export_curves_csv(self, path: str | Path) -> Path:
         """Both curves of every result, in the CSV format of ``dfecs evaluate --curves``."""
@@ -433,18 +448,16 @@ class EvaluatePanel(QWidget):
 
 def read_facs_aus(path: Path) -> AUModel:
     """FACS AUs from any file ``dfecs baseline facs`` reads (or a saved FACS model file)."""
-    from dfecs_app.cli.baseline import DEFAULT_APEX_INTENSITY, read_au_csv, read_au_npz
-    from dfecs_app.core.baselines import facs_aus_from_vectors
     from dfecs_app.errors import InputError
+    from dfecs_app.io.au_vectors import read_au_file
     from dfecs_app.io.model_file import load_model
 
     if path.suffix.lower() == ".npz":
         try:
             return load_model(path)
         except InputError:  # not a model file: named vectors or an AU landmark model
-            return read_au_npz(path, DEFAULT_APEX_INTENSITY)
-    vectors, names = read_au_csv(path)
-    return facs_aus_from_vectors(vectors, names, meta={"source": str(path)})
+            pass
+    return read_au_file(path)
 
 
 __all__ = ["EvaluatePanel", "evaluate_all", "read_facs_aus"]

@@ -1,7 +1,8 @@
 """Writing what the panels show that ``render`` does not: tables as CSV, live plots as PNG/SVG.
 
 Arrow plots and the AU grid are saved with :func:`dfecs_app.render.arrows.save_figure`,
-projected AU images with :func:`dfecs_app.render.figures.save_image`; this module covers the
+projected AU images with :func:`dfecs_app.render.figures.save_image` (PNGs through
+:func:`dfecs_app.io.images.write_image`); this module covers the
 VE table (CSV) and the pyqtgraph curve plots (PNG/SVG), atomically.
 """
 

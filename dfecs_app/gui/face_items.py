@@ -18,6 +18,18 @@ ARROW_COLOR = (30, 30, 30)
 OUTLINE_COLOR = (150, 150, 150)
 
 
+def face_plot_widget(title: str | None = None) -> pg.PlotWidget:
+    """A white plot for faces in image coordinates: y down, equal aspect, no axes."""
+    widget = pg.PlotWidget(title=title)
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    item.invertY(True)
+    item.setAspectLocked(True)
+    item.hideAxis("left")
+    item.hideAxis("bottom")
+    return widget
+
+
 def outline_segments(points: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Line segments of the face outline, ``(2 s, 2)`` (pairs of endpoints).
 

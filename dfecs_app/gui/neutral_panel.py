@@ -22,9 +22,14 @@ from dfecs_app.core.landmarks import FACE_PARTS, N_POINTS, PART_LABELS, PART_NAM
 from dfecs_app.errors import InputError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
-from dfecs_app.gui.face_items import NEUTRAL_COLOR, OUTLINE_COLOR, outline_segments
+from dfecs_app.gui.face_items import (
+    NEUTRAL_COLOR,
+    OUTLINE_COLOR,
+    face_plot_widget,
+    outline_segments,
+)
 from dfecs_app.gui.worker import Worker, start_worker
-from dfecs_app.io.demo import read_image
+from dfecs_app.io.images import read_image
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.ppm *.tif *.tiff);;All files (*)"
 LANDMARK_FILTER = "Landmarks (*.pts *.csv *.txt *.npy *.npz);;All files (*)"
@@ -132,13 +137,8 @@ class NeutralPanel(QWidget):
         self.info_label = QLabel("Drag a landmark to correct it.")
         top.addWidget(self.info_label)
 
-        self.view = pg.PlotWidget()
-        self.view.setBackground("w")
+        self.view = face_plot_widget()
         plot = self.view.getPlotItem()
-        plot.invertY(True)
-        plot.setAspectLocked(True)
-        plot.hideAxis("left")
-        plot.hideAxis("bottom")
         self.image_item = pg.ImageItem(axisOrder="row-major")
         plot.addItem(self.image_item)
         self.outline_item = pg.PlotDataItem(pen=pg.mkPen(color=OUTLINE_COLOR, width=1),

@@ -123,7 +123,7 @@ def from_project(doc: ProjectDocument, project: Any) -> None:
         if nf.image is not None:
             doc.neutral_image = nf.image
         elif nf.image_path is not None:
-            from dfecs_app.io.demo import read_image
+            from dfecs_app.io.images import read_image
 
             doc.neutral_image = read_image(nf.image_path)
             doc.neutral_image_path = str(nf.image_path)

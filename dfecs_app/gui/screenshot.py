@@ -9,7 +9,30 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
+
+
+def save_grab(widget: QWidget, path: Path) -> bool:
+    """Grab ``widget`` as it is shown and write it to ``path`` as PNG, atomically.
+
+    Returns
+    -------
+    bool
+        False when the grab could not be encoded or written (reported on stderr).
+    """
+    from dfecs_app.io.atomic import write_bytes_atomic
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buf, "PNG"):
+        return False
+    try:
+        write_bytes_atomic(path, bytes(buf.data()))
+    except OSError as err:
+        print(f"dfecs-studio --screenshot: cannot write {path}: {err}", file=sys.stderr)
+        return False
+    return True
 
 
 class ScreenshotRunner(QObject):
@@ -69,9 +92,7 @@ class ScreenshotRunner(QObject):
     def _grab(self) -> None:
         if self._finished:
             return
-        pix = self.window.grab()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ok = pix.save(str(self.path), "PNG")
+        ok = save_grab(self.window, self.path)
         self._finish(0 if ok else 1, "" if ok else f"could not write {self.path}")
 
     def _on_timeout(self) -> None:
@@ -80,8 +101,7 @@ class ScreenshotRunner(QObject):
     def _grab_or_fail(self) -> None:
         if not self._finished:
             self.window.cancel_work()
-            pix = self.window.grab()
-            pix.save(str(self.path), "PNG")
+            save_grab(self.window, self.path)
             self._finish(1, "timed out before the window was ready")
 
     def _finish(self, rc: int, why: str = "") -> None:

@@ -7,13 +7,13 @@
   :func:`dfecs_app.core.synthetic.make_kpm_dataset`: sparse, non-negative, part-localised
   FACS-like motions in standardized units, small enough that the FFM trains in seconds.
 
-Resources are looked up in ``resources/demo`` at the repository root (the package is installed
-editable), or in the folder named by the ``DFECS_RESOURCES`` environment variable.
+Resources are looked up in ``demo/`` of :func:`dfecs_app.io.resources.resources_dir`
+(``resources/`` at the repository root, or ``$DFECS_RESOURCES``); a saved demo project refers
+to them as ``builtin:demo/astronaut.png`` so it opens wherever the app is installed.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +21,19 @@ import numpy as np
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import N_POINTS
 from dfecs_app.errors import InputError, MissingResourceError
+from dfecs_app.io.images import read_image
 from dfecs_app.io.project import Dataset, NeutralFace, Project, TrainSettings
+from dfecs_app.io.resources import resources_dir
 
 __all__ = [
-    "DEMO_IMAGE", "DEMO_LANDMARKS", "DEMO_N_SAMPLES", "resources_dir", "demo_files",
-    "read_image", "demo_neutral_face", "demo_kpm", "demo_project",
+    "DEMO_IMAGE", "DEMO_LANDMARKS", "DEMO_N_SAMPLES", "demo_files",
+    "demo_neutral_face", "demo_kpm", "demo_project",
 ]
 
 DEMO_IMAGE = "astronaut.png"
 DEMO_LANDMARKS = "astronaut.pts"
 #: Samples of the demo KPM set (the FFM search finishes in a few seconds on it).
 DEMO_N_SAMPLES = 1500
-
-
-def resources_dir() -> Path:
-    """The ``resources`` folder: ``$DFECS_RESOURCES`` or ``<repository>/resources``."""
-    env = os.environ.get("DFECS_RESOURCES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def demo_files() -> tuple[Path, Path]:
@@ -59,26 +53,6 @@ def demo_files() -> tuple[Path, Path]:
             "`python packaging/make_demo_resources.py` from the repository root (or set "
             "DFECS_RESOURCES to the folder holding demo/)")
     return image, pts
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB ``uint8 (H, W, 3)`` (grey and RGBA images are converted).
-
-    Raises
-    ------
-    InputError
-        Missing or unreadable file.
-    """
-    import cv2
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such image file", path)
-    data = np.fromfile(path, dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths on Windows
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError("not an image OpenCV can read (PNG, JPEG, BMP, TIFF, ...)", path)
-    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def _read_pts(path: Path) -> np.ndarray:

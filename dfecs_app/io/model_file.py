@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from dfecs_app import __version__
 from dfecs_app.core.aumodel import MODEL_KINDS, AUModel
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic
+from dfecs_app.io.npz import open_npz
 
 MODEL_FORMAT = "dfecs-model"
 MODEL_FORMAT_VERSION = 1
@@ -52,12 +52,7 @@ def load_model(path: str | os.PathLike) -> AUModel:
         Written by another format version.
     """
     path = Path(path)
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise InputError("no such file", path) from err
-        raise InputError(f"not a DFECS model file ({err})", path) from err
+    npz = open_npz(path, "a DFECS model file")
     with npz:
         files = set(npz.files)
         for key in ("components", "meta"):

@@ -10,8 +10,10 @@ Files
     The project (UTF-8 JSON, ``{"format": "dfecs-project", "format_version": 1, ...}``).
     Every path in it is stored relative to the folder holding this file (POSIX separators),
     so a project folder can be moved or shared together with its data; a path that has no
-    relative form (another drive on Windows) is stored absolute. Paths are resolved on load
-    and are absolute in memory.
+    relative form (another drive on Windows) is stored absolute. Files of the app's built-in
+    resources (the demo face) are stored as ``builtin:demo/astronaut.png``
+    (:mod:`dfecs_app.io.resources`), so a demo project opens wherever the app is installed.
+    Paths are resolved on load and are absolute in memory.
 ``study.dfecs/``
     The project's own arrays, written by :func:`save_project` next to the JSON:
 
@@ -61,7 +63,9 @@ from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import N_POINTS
 from dfecs_app.errors import FormatVersionError, InputError
-from dfecs_app.io.atomic import save_npz_atomic, write_bytes_atomic, write_json_atomic
+from dfecs_app.io.atomic import save_npz_atomic, write_json_atomic
+from dfecs_app.io.resources import builtin_name, is_builtin, resolve_builtin
+from dfecs_app.io.textfile import read_json_file
 
 __all__ = [
     "PROJECT_FORMAT", "PROJECT_FORMAT_VERSION", "PROJECT_SUFFIX", "DATASET_KINDS", "TRAIN_MODES",
@@ -274,8 +278,10 @@ class TrainSettings:
     seed : int
         ``random_state`` of every fit.
     hyperparameters : dict
-        Explicit hyperparameters (JSON), e.g. ``{"pfm": {"lips": {"k": 4, "alpha": 2.5}},
-        "hfm": {"q": 16, "alpha_A": 5.0, "alpha_B": 0.5}}``.
+        Explicit hyperparameters (JSON) in the form of ``dfecs train --params`` and
+        :class:`~dfecs_app.core.ffm.FullFaceModel` (``parts=``, ``hfm=``), e.g.
+        ``{"parts": {"lips": {"k": 4, "alpha": 2.5}}, "hfm": {"q": 16, "alpha_A": 5.0,
+        "alpha_B": 0.5}}``; parts left out (and a missing ``hfm``) are searched.
     """
 
     beta: float = 0.05
@@ -368,6 +374,9 @@ def _absolute(path: str | os.PathLike) -> Path:
 
 
 def _encode_path(path: Path, base: Path) -> str:
+    builtin = builtin_name(path)
+    if builtin is not None:
+        return builtin
     path = _absolute(path)
     try:
         rel = os.path.relpath(path, base)
@@ -377,6 +386,8 @@ def _encode_path(path: Path, base: Path) -> str:
 
 
 def _decode_path(text: str, base: Path) -> Path:
+    if is_builtin(text):
+        return resolve_builtin(text)
     p = Path(text)  # forward slashes work on every OS
     return _absolute(p if p.is_absolute() else base / p)
 
@@ -513,17 +524,12 @@ def _save_kpm(path: Path, kpm: KPMSet) -> None:
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
-    import cv2
+    from dfecs_app.io.images import write_image
 
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise InputError(f"the neutral image must be uint8 (H, W[, 3]), got {image.dtype} {image.shape}",
-                         field="neutral_face.image")
-    bgr = image if image.ndim == 2 else np.ascontiguousarray(image[..., 2::-1] if image.shape[2] >= 3 else image)
-    ok, buf = cv2.imencode(".png", bgr)
-    if not ok:
-        raise InputError("could not encode the neutral image as PNG", path)
-    write_bytes_atomic(path, buf.tobytes())
+    try:
+        write_image(path, image)
+    except ValueError as err:
+        raise InputError(f"the neutral image: {err}", field="neutral_face.image") from None
 
 
 def _to_json(p: Project, base: Path) -> dict[str, Any]:
@@ -628,16 +634,7 @@ def load_project(path: str | os.PathLike) -> Project:
         Written with another project format version.
     """
     path = _absolute(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InputError("no such project file", path) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the project file ({err})", path) from err
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"not valid JSON ({err.msg}, column {err.colno})", path, line=err.lineno) from err
+    raw = read_json_file(path, "project file")
     f = _Fields(path)
     if not isinstance(raw, dict) or raw.get("format") != PROJECT_FORMAT:
         raise InputError(f"not a DFECS project file (expected \"format\": \"{PROJECT_FORMAT}\")", path,
@@ -650,19 +647,27 @@ def load_project(path: str | os.PathLike) -> Project:
             path, field="format_version")
     base = path.parent
 
+    def decode(text: str, where: str) -> Path:
+        try:
+            return _decode_path(text, base)
+        except ValueError as err:  # a malformed builtin: name
+            raise f.error(where, str(err)) from None
+
     def opt_path(obj: dict[str, Any], key: str, where: str) -> Path | None:
         value = f.get(obj, key, where, (str, type(None)), default=None)
-        return None if value is None else _decode_path(value, base)
+        return None if value is None else decode(value, f"{where}.{key}")
 
     def req_path(obj: dict[str, Any], key: str, where: str) -> Path:
-        return _decode_path(f.get(obj, key, where, (str,), check=bool, expect="a non-empty path"), base)
+        return decode(f.get(obj, key, where, (str,), check=bool, expect="a non-empty path"),
+                      f"{where}.{key}")
 
     datasets = []
     for where, d in f.items(raw, "datasets", ""):
         kind = f.get(d, "kind", where, (str,), "landmarks", lambda v: v in DATASET_KINDS,
                      f"one of {DATASET_KINDS}")
         paths_raw = f.get(d, "paths", where, (list,), [])
-        paths = [_decode_path(f.value(p, f"{where}.paths[{i}]", (str,), bool, "a non-empty path"), base)
+        paths = [decode(f.value(p, f"{where}.paths[{i}]", (str,), bool, "a non-empty path"),
+                        f"{where}.paths[{i}]")
                  for i, p in enumerate(paths_raw)]
         neutral = f.get(d, "neutral", where, (str, int), "first",
                         lambda v: isinstance(v, int) or v in NEUTRAL_RULES,

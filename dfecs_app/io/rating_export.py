@@ -24,7 +24,7 @@ from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.projection import au_displacements
 from dfecs_app.core.ratings import RatingSummary, Vote
 from dfecs_app.errors import InputError
-from dfecs_app.io.atomic import write_bytes_atomic, write_text_atomic
+from dfecs_app.io.atomic import write_text_atomic
 
 CHECK = "✓"
 CROSS = "×"
@@ -251,37 +251,6 @@ def render_au_image(neutral_image: np.ndarray, neutral_points: np.ndarray, au: n
     moved = pts + au_displacements(pts, np.asarray(au, dtype=float), float(scale))
     top, bottom, left, right = face_crop(img.shape, np.vstack([pts, moved]))
     return np.ascontiguousarray(morphed[top:bottom, left:right])
-
-
-def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB(A) uint8 image as PNG atomically."""
-    import cv2
-
-    img = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] == 4:
-        bgr = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
-    elif img.ndim == 3:
-        bgr = cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2BGR)
-    else:
-        bgr = img
-    ok, buf = cv2.imencode(".png", bgr)
-    if not ok:
-        raise InputError("could not encode the image as PNG", path)
-    write_bytes_atomic(path, buf.tobytes())
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3)."""
-    import cv2
-
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as err:
-        raise InputError(f"cannot read the image ({err})", path) from err
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise InputError("not a readable image", path)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def render_arrow_png(path: str | os.PathLike, neutral_points: np.ndarray, au: np.ndarray,

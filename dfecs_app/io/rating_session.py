@@ -34,16 +34,14 @@ While a blinded session is open, only per-rater accessors (:meth:`RatingSession.
 :meth:`RatingSession.vote`) are available; the whole vote table (:meth:`votes`,
 :meth:`matrix`, :meth:`summary`) raises :class:`DfecsError` until :meth:`close`.
 
-Rating packs
-------------
-:func:`export_pack` writes a folder for a volunteer on another machine (``pack.json``, the AU
-images and arrow plots as PNG, and ``ratings.json`` — a one-rater session the rater mode fills);
-:func:`import_returned_ratings` merges the returned ``ratings.json`` (or the whole pack folder).
+Related modules
+---------------
+Rating packs for volunteers on other machines are in :mod:`dfecs_app.io.rating_pack`; votes
+tables (CSV) in :mod:`dfecs_app.io.votes_csv`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 import warnings
@@ -69,13 +67,10 @@ from dfecs_app.core.ratings import (
 )
 from dfecs_app.errors import DfecsError, FormatVersionError, InputError
 from dfecs_app.io.atomic import write_json_atomic
+from dfecs_app.io.textfile import read_json_file
 
 SESSION_FORMAT = "dfecs-rating-session"
 SESSION_FORMAT_VERSION = 1
-PACK_FORMAT = "dfecs-rating-pack"
-PACK_FORMAT_VERSION = 1
-PACK_FILE = "pack.json"
-RETURNED_FILE = "ratings.json"
 DEFAULT_RATERS = ("Rater 1", "Rater 2", "Rater 3")
 HASH_SHOWN = 16
 
@@ -117,7 +112,8 @@ class RatingSession:
     blinded : bool
     closed : bool
     pack : dict or None
-        ``{"session_id", "rater"}`` in a returned-ratings file made by :func:`export_pack`.
+        ``{"session_id", "rater"}`` in a returned-ratings file made by
+        :func:`dfecs_app.io.rating_pack.export_pack`.
     model_warning : str or None
         Set when the model changed since the session was created.
     """
@@ -443,18 +439,16 @@ class RatingSession:
 
     def undo(self, rater: str) -> int | None:
         """Undo the rater's last change; returns the component it touched (None: nothing)."""
-        self._check_open()
-        cmd = self._stacks[self._rater(rater)].undo()
-        if cmd is None:
-            return None
-        self._apply(cmd)
-        self.save()
-        return cmd.component
+        return self._replay(rater, redo=False)
 
     def redo(self, rater: str) -> int | None:
         """Redo the rater's last undone change; returns the component (None: nothing)."""
+        return self._replay(rater, redo=True)
+
+    def _replay(self, rater: str, *, redo: bool) -> int | None:
         self._check_open()
-        cmd = self._stacks[self._rater(rater)].redo()
+        stack = self._stacks[self._rater(rater)]
+        cmd = stack.redo() if redo else stack.undo()
         if cmd is None:
             return None
         self._apply(cmd)
@@ -527,18 +521,7 @@ def _check_raters(raters: list[str], path: Path) -> list[str]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InputError("no such file", path) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the file ({err})", path) from err
-    if not text.strip():
-        raise InputError("the file is empty", path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"not valid JSON ({err.msg})", path, line=err.lineno) from err
+    data = read_json_file(path)
     if not isinstance(data, dict):
         raise InputError("not a DFECS rating session (expected a JSON object)", path)
     return data
@@ -626,363 +609,6 @@ def _from_json(path: Path, data: dict[str, Any]) -> RatingSession:
                                            basis=str(v.get("basis", "")))
         session._times[(rater, comp)] = str(v.get("time", ""))
     return session
-
-
-# ---------------------------------------------------------------------------------------------
-# rating packs
-# ---------------------------------------------------------------------------------------------
-def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
-                model: AUModel, neutral_points: np.ndarray, neutral_image: np.ndarray | None = None,
-                au_images: dict[int, np.ndarray] | None = None,
-                scales: np.ndarray | None = None) -> Path:
-    """Write a rating pack folder for ``rater`` (see the module docstring).
-
-    Parameters
-    ----------
-    session : RatingSession
-        The coordinator's session (the rater must not have voted yet).
-    rater : str
-    path : path
-        The pack folder (created; must not exist or be empty).
-    model : AUModel
-        The session's model (checked by hash).
-    neutral_points : ndarray, shape (68, 2)
-        Neutral keypoints (image pixels) the AUs are drawn on.
-    neutral_image : ndarray (H, W, 3) uint8, optional
-        Neutral face; with it the projected AU images are rendered into the pack.
-    au_images : dict of int -> ndarray, optional
-        Projected AU images already rendered (component -> (H, W, 3) uint8), used as they are.
-    scales : ndarray, shape (q,), optional
-        Display intensity per AU (default :func:`~dfecs_app.io.rating_export.display_scale`).
-
-    Returns
-    -------
-    Path
-        The pack folder.
-    """
-    from dfecs_app.io.rating_export import (
-        display_scale,
-        render_arrow_png,
-        render_au_image,
-        write_png,
-    )
-
-    rater = session._rater(rater)
-    if model.content_hash() != session.model_hash:
-        raise InputError(f"the model (sha256 {_short(model.content_hash())}…) is not the "
-                         f"session's model (sha256 {_short(session.model_hash)}…)", session.path,
-                         field="model.hash")
-    if session.closed:
-        raise InputError("the session is closed", session.path, field="closed")
-    if session.vote_count(rater):
-        raise InputError(f"rater {rater!r} already has {session.vote_count(rater)} votes in this "
-                         "session: a pack is for a rater who has not started", session.path,
-                         field="raters")
-    folder = Path(path)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InputError("the pack folder exists and is not empty", folder)
-    pts = np.asarray(neutral_points, dtype=float)
-    if pts.shape != (N_POINTS, 2):
-        raise InputError(f"neutral points must be (68, 2), got {pts.shape}", folder)
-    scl = (display_scale(model.components, pts) if scales is None
-           else np.broadcast_to(np.asarray(scales, dtype=float), (model.n_components,)))
-    images_dir = folder / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
-    au_files: dict[str, str] = {}
-    arrow_files: dict[str, str] = {}
-    for c in range(model.n_components):
-        name = f"arrows_{c + 1:02d}.png"
-        render_arrow_png(images_dir / name, pts, model.components[c], scl[c],
-                         title=model.names[c])
-        arrow_files[str(c)] = f"images/{name}"
-        img = None
-        if au_images and c in au_images:
-            img = au_images[c]
-        elif neutral_image is not None:
-            img = render_au_image(neutral_image, pts, model.components[c], scl[c])
-        if img is not None:
-            name = f"au_{c + 1:02d}.png"
-            write_png(images_dir / name, img)
-            au_files[str(c)] = f"images/{name}"
-    returned = RatingSession.create_from_names(
-        folder / RETURNED_FILE, session.components, [rater], model_hash=session.model_hash,
-        model_kind=session.model_kind, seed=session.seed, tie=session.tie,
-        blinded=session.blinded, save=False)
-    returned._orders[rater] = session.order(rater)
-    returned.session_id = session.session_id
-    returned.pack = {"session_id": session.session_id, "rater": rater}
-    returned.save()
-    write_json_atomic(folder / PACK_FILE, {
-        "format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, "app_version": __version__,
-        "created": _now(), "session_id": session.session_id, "rater": rater,
-        "model": {"hash": session.model_hash, "kind": session.model_kind},
-        "components": session.components, "order": session.order(rater),
-        "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
-        "scales": [float(x) for x in scl],
-        "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
-    })
-    return folder
-
-
-class RatingPack:
-    """A rating pack opened for the rater mode.
-
-    Attributes
-    ----------
-    folder : Path
-    rater : str
-    names : list of str
-        Component names.
-    neutral_points : ndarray, shape (68, 2)
-    components : ndarray, shape (q, 136)
-        The AUs in standardized units.
-    scales : ndarray, shape (q,)
-        Display intensity of each AU.
-    au_images : dict of int -> Path
-    arrow_images : dict of int -> Path
-    session : RatingSession
-        The pack's ``ratings.json`` (one rater), autosaved like any session.
-    """
-
-    def __init__(self, folder: str | os.PathLike) -> None:
-        folder = Path(folder)
-        if folder.is_file() and folder.name == PACK_FILE:
-            folder = folder.parent
-        manifest = folder / PACK_FILE
-        if not manifest.is_file():
-            raise InputError(f"not a rating pack (no {PACK_FILE})", folder)
-        data = _read_json(manifest)
-        if data.get("format") != PACK_FORMAT:
-            raise InputError("not a DFECS rating pack", manifest, field="format")
-        if data.get("format_version") != PACK_FORMAT_VERSION:
-            raise FormatVersionError(f"rating pack format version {data.get('format_version')} "
-                                     "is not supported", manifest, field="format_version")
-        self.folder = folder
-        self.rater = _get(data, "rater", str, manifest)
-        self.names = _get(data, "components", list, manifest)
-        self.model_hash = data.get("model", {}).get("hash")
-        try:
-            self.neutral_points = np.asarray(data["neutral_points"], dtype=float).reshape(N_POINTS, 2)
-            self.components = np.asarray(data["components_std"], dtype=float).reshape(
-                len(self.names), 2 * N_POINTS)
-            self.scales = np.asarray(data["scales"], dtype=float).reshape(len(self.names))
-        except (KeyError, ValueError, TypeError) as err:
-            raise InputError(f"malformed keypoints ({err})", manifest,
-                             field="neutral_points") from err
-        self.au_images = {int(k): folder / v for k, v in data.get("au_images", {}).items()}
-        self.arrow_images = {int(k): folder / v for k, v in data.get("arrow_images", {}).items()}
-        self.session = RatingSession.open(folder / str(data.get("ratings", RETURNED_FILE)))
-        if self.session.model_hash != self.model_hash or self.session.raters != [self.rater]:
-            raise InputError("the pack's ratings file does not belong to this pack",
-                             self.session.path)
-
-
-def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> int:
-    """Merge a returned ratings file (or pack folder) into ``session``; returns the vote count.
-
-    Refused (nothing changes, nothing is written) when the file is not a returned ratings
-    file, rates another model or belongs to another session, names an unknown rater, when that
-    rater already voted in ``session``, or when ``session`` is closed.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / RETURNED_FILE
-    returned = _from_json(path, _read_json(path))
-    if returned.pack is None:
-        raise InputError("not a returned ratings file (no pack information)", path, field="pack")
-    if returned.model_hash != session.model_hash:
-        raise InputError(
-            f"these ratings are for another model (ratings model sha256 "
-            f"{_short(returned.model_hash)}…, session model sha256 {_short(session.model_hash)}…)"
-            "; nothing merged", path, field="model.hash")
-    if returned.pack.get("session_id") != session.session_id:
-        raise InputError("these ratings come from a pack of another session; nothing merged",
-                         path, field="pack.session_id")
-    rater = returned.pack["rater"]
-    if rater not in session.raters:
-        raise InputError(f"unknown rater {rater!r} (session raters: "
-                         f"{', '.join(session.raters)}); nothing merged", path, field="pack.rater")
-    if session.closed:
-        raise InputError("the session is closed; nothing merged", session.path, field="closed")
-    if session.vote_count(rater):
-        raise InputError(f"rater {rater!r} already voted in this session "
-                         f"({session.vote_count(rater)} votes); nothing merged", path,
-                         field="pack.rater")
-    if [_norm_name(c) for c in returned.components] != [_norm_name(c) for c in session.components]:
-        raise InputError("the ratings' components differ from the session's; nothing merged",
-                         path, field="components")
-    incoming = returned._votes.get(rater, {})
-    for c, v in incoming.items():
-        session._votes[rater][c] = v
-        session._times[(rater, c)] = returned._times.get((rater, c), "")
-    session.save()
-    return len(incoming)
-
-
-# ---------------------------------------------------------------------------------------------
-# votes tables (CSV)
-# ---------------------------------------------------------------------------------------------
-VOTE_TRUE = frozenset({"1", "✓", "✔", "y", "yes", "true", "t", "interpretable"})
-VOTE_FALSE = frozenset({"0", "×", "✗", "✘", "x", "n", "no", "false", "f", "non-interpretable",
-                        "non_interpretable"})
-_COLUMN_ALIASES = {
-    "component": "component", "au": "component", "rater": "rater", "volunteer": "rater",
-    "vote": "vote", "points": "points", "keypoints": "points", "artifact_points": "points",
-    "artifact": "artifact", "basis": "basis", "muscular_basis": "basis",
-    "muscular basis": "basis",
-}
-
-
-def parse_vote(text: str) -> bool | None:
-    """'1'/'0', '✓'/'×', 'y'/'n', 'yes'/'no', 'true'/'false' -> bool; None if not a vote."""
-    t = str(text).strip().casefold()
-    if t in VOTE_TRUE:
-        return True
-    if t in VOTE_FALSE:
-        return False
-    return None
-
-
-def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
-                   raters: list[str] | None = None) -> tuple[list[str], list[str], list[Vote]]:
-    """Read a votes table: columns ``component,rater,vote`` (+ optional ``points``,
-    ``artifact``, ``basis``).
-
-    ``component`` is a component name or a 1-based number; ``vote`` is 1/0, ✓/×, y/n, yes/no
-    or true/false; ``points`` are 0-based 68-layout keypoints separated by spaces or ``;``.
-
-    Parameters
-    ----------
-    path : path
-    components : list of str, optional
-        Known component names (a model's or a session's); others are refused. Without them
-        the components are those of the file: numbers sorted (named "Component i"), names in
-        order of first appearance.
-    raters : list of str, optional
-        Known raters; others are refused. Without them, raters in order of first appearance.
-
-    Returns
-    -------
-    components : list of str
-    raters : list of str
-    votes : list of Vote
-
-    Raises
-    ------
-    InputError
-        Empty file, missing column, unknown component/rater, bad vote, duplicate vote — naming
-        the file, line and column.
-    """
-    import csv
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as err:
-        raise InputError("no such file", path) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the file ({err})", path) from err
-    if not text.strip():
-        raise InputError("the file is empty", path)
-    reader = csv.reader(text.splitlines())
-    header = next(reader)
-    cols: dict[str, int] = {}
-    for j, h in enumerate(header):
-        key = _COLUMN_ALIASES.get(h.strip().casefold())
-        if key is not None and key not in cols:
-            cols[key] = j
-    for need in ("component", "rater", "vote"):
-        if need not in cols:
-            raise InputError(f"missing column {need!r} (header: {', '.join(header)})", path,
-                             line=1, field=need)
-    known = {_norm_name(c): i for i, c in enumerate(components)} if components else None
-    raw_rows: list[tuple[int, str, str, bool, tuple[int, ...], str, str]] = []
-    seen: dict[tuple[str, str], int] = {}
-    rater_order: list[str] = []
-    for row in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in row):
-            continue
-        def cell(key: str, row: list[str] = row) -> str:
-            j = cols.get(key)
-            return row[j].strip() if j is not None and j < len(row) else ""
-
-        comp, rater, vote_text = cell("component"), cell("rater"), cell("vote")
-        if not comp:
-            raise InputError("empty component", path, line=line, field="component")
-        if not rater:
-            raise InputError("empty rater", path, line=line, field="rater")
-        if raters is not None and rater not in raters:
-            raise InputError(f"unknown rater {rater!r} (expected one of {', '.join(raters)})",
-                             path, line=line, field="rater")
-        vote = parse_vote(vote_text)
-        if vote is None:
-            raise InputError(f"vote {vote_text!r} is not 1/0, ✓/×, y/n or true/false", path,
-                             line=line, field="vote")
-        points_text = cell("points")
-        try:
-            points = tuple(int(p) for p in points_text.replace(";", " ").replace(",", " ").split())
-            if any(not 0 <= p < N_POINTS for p in points):
-                raise ValueError
-        except ValueError as err:
-            raise InputError(f"keypoints must be integers 0..{N_POINTS - 1}, got {points_text!r}",
-                             path, line=line, field="points") from err
-        key = (_norm_name(comp), rater)
-        if key in seen:
-            raise InputError(f"duplicate vote of {rater!r} on {comp!r} (first on line "
-                             f"{seen[key]})", path, line=line, field="component")
-        seen[key] = line
-        if rater not in rater_order:
-            rater_order.append(rater)
-        raw_rows.append((line, comp, rater, vote, points, cell("artifact"), cell("basis")))
-    if not raw_rows:
-        raise InputError("no votes in the file (only a header)", path, line=1)
-
-    def number(s: str) -> int | None:
-        return int(s) if s.isdigit() else None
-
-    if known is not None:
-        names = list(components or [])
-        index_of = {}
-        for line, comp, *_ in raw_rows:
-            n = number(comp)
-            if n is not None:
-                if not 1 <= n <= len(names):
-                    raise InputError(f"component number {n} out of range 1..{len(names)}", path,
-                                     line=line, field="component")
-                index_of[comp] = n - 1
-            elif _norm_name(comp) in known:
-                index_of[comp] = known[_norm_name(comp)]
-            else:
-                raise InputError(f"unknown component {comp!r} (not in the model/session)", path,
-                                 line=line, field="component")
-    elif all(number(r[1]) is not None for r in raw_rows):
-        nums = sorted({number(r[1]) for r in raw_rows})
-        if nums[0] < 1:
-            raise InputError("component numbers start at 1", path, field="component")
-        names = [f"Component {n}" for n in range(1, nums[-1] + 1)]
-        index_of = {r[1]: number(r[1]) - 1 for r in raw_rows}
-    else:
-        names, index_of = [], {}
-        by_norm: dict[str, int] = {}
-        for _, comp, *_ in raw_rows:
-            nk = _norm_name(comp)
-            if nk not in by_norm:
-                by_norm[nk] = len(names)
-                names.append(comp)
-            index_of[comp] = by_norm[nk]
-    # duplicates across spellings ("1" and "Component 1")
-    dup_check: dict[tuple[int, str], int] = {}
-    votes = []
-    for line, comp, rater, vote, points, artifact, basis in raw_rows:
-        c = index_of[comp]
-        if (c, rater) in dup_check:
-            raise InputError(f"duplicate vote of {rater!r} on {names[c]!r} (first on line "
-                             f"{dup_check[(c, rater)]})", path, line=line, field="component")
-        dup_check[(c, rater)] = line
-        votes.append(Vote(component=c, rater=rater, interpretable=vote, points=points,
-                          artifact=artifact, basis=basis))
-    return names, (list(raters) if raters is not None else rater_order), votes
 
 
 def session_from_votes(path: str | os.PathLike, components: list[str], raters: list[str],

@@ -1,7 +1,8 @@
 """Export helpers: projected AU images to PNG/SVG/PDF and the SI Fig. 1 pair figure.
 
-* :func:`save_image` writes an image array (a projected AU image) pixel for pixel as PNG, or
-  embedded in an SVG/PDF of the same size, atomically.
+* :func:`save_image` writes an image array (a projected AU image) pixel for pixel as PNG
+  (:func:`dfecs_app.io.images.write_image`), or embedded in an SVG/PDF of the same size,
+  atomically.
 * :func:`au_pair_figure` is SI Fig. 1: the projected AU image beside the KPM arrow plot on
   the neutral image — the large view of one AU and what a rater looks at.
 
@@ -11,7 +12,6 @@ any figure).
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.image import imsave
 
 from dfecs_app.errors import InputError
-from dfecs_app.io.atomic import write_bytes_atomic
+from dfecs_app.io.images import write_image
 from dfecs_app.render.arrows import FIGURE_FORMATS, draw_kpm_arrows, save_figure
 
 __all__ = ["save_image", "au_pair_figure"]
@@ -53,10 +52,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, dpi: float = 100.0
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"image must be uint8 (H, W) or (H, W, 3|4), got {image.dtype} {image.shape}")
     if fmt == "png":
-        buf = io.BytesIO()
-        imsave(buf, image, format="png", cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-        write_bytes_atomic(path, buf.getvalue())
-        return path
+        return write_image(path, image)
     h, w = image.shape[:2]
     fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
     FigureCanvasAgg(fig)

@@ -50,4 +50,8 @@ def test_evaluate_against_pca_and_facs(demo_window, qtbot, tmp_path, shared_data
     with open(tmp_path / "eval" / "ve_curves.csv", encoding="utf-8") as fh:
         curves = list(csv.DictReader(fh))
     assert {c["curve"] for c in curves} == {"k", "l1"}
-    assert b"<svg" in (tmp_path / "eval" / "ve_vs_k.svg").read_bytes()[:500]
+    assert sorted(p.name for p in outs) == ["ve_curves.csv", "ve_curves.png", "ve_curves.svg",
+                                            "ve_table.csv"]
+    svg = (tmp_path / "eval" / "ve_curves.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg[:1000] and svg.count('id="axes_') == 4  # train + test, 2 curves each
+    assert "DFECS (" in svg and "test (test)" in svg

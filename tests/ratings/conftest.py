@@ -3,8 +3,6 @@ for Qt tests QSettings in a temporary folder plus a check that no worker thread 
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +109,7 @@ def _read_pts(path: Path) -> np.ndarray:
 @pytest.fixture(scope="session")
 def neutral_face(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
     """(image (H, W, 3) uint8, points (68, 2)): the demo face, else the shared real face."""
-    from dfecs_app.io.rating_export import read_image
+    from dfecs_app.io.images import read_image
 
     if (DEMO / "astronaut.png").is_file() and (DEMO / "astronaut.pts").is_file():
         return read_image(DEMO / "astronaut.png"), _read_pts(DEMO / "astronaut.pts")
@@ -121,24 +119,7 @@ def neutral_face(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture
-def qt_env(qapp, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
-    """QSettings in a temporary folder; fails the test if it leaves a worker thread running."""
-    from PySide6.QtCore import QSettings
-
-    from dfecs_app.gui import worker
-
-    folder = tmp_path_factory.mktemp("qsettings")
-    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
-    before = {t.ident for t in threading.enumerate()}
-    yield qapp
-    deadline = time.monotonic() + 3.0
-    while worker.running_workers() and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    left = [w.name for w in worker.running_workers()]
-    worker.stop_all(10000)
-    extra = [t.name for t in threading.enumerate()
-             if t.ident not in before and t.is_alive() and not t.daemon]
-    assert not left, f"test left workers running: {left}"
-    assert not extra, f"test left threads running: {extra}"
+def qt_env(clean_qsettings, no_thread_left):  # noqa: ANN001, ANN201
+    """The QApplication, with empty QSettings in a temporary folder; fails the test if it
+    leaves a worker thread running."""
+    return no_thread_left

@@ -11,14 +11,9 @@ import pytest
 from dfecs_app.errors import DfecsError, FormatVersionError, InputError
 from dfecs_app.io.model_file import save_model
 from dfecs_app.io.rating_export import export_grid_figure, to_latex, to_markdown
-from dfecs_app.io.rating_session import (
-    ModelChangedWarning,
-    RatingPack,
-    RatingSession,
-    export_pack,
-    import_returned_ratings,
-    read_votes_csv,
-)
+from dfecs_app.io.rating_pack import RatingPack, export_pack, import_returned_ratings
+from dfecs_app.io.rating_session import ModelChangedWarning, RatingSession
+from dfecs_app.io.votes_csv import read_votes_csv
 
 from .conftest import TABLE_1, make_model, votes_csv
 

@@ -40,12 +40,8 @@ from dfecs_app.gui.rating.results import ResultsWidget
 from dfecs_app.gui.rating.screen import RatingMaterial, RatingScreen
 from dfecs_app.gui.rating.setup import SessionSetupWidget
 from dfecs_app.io.rating_export import display_scale
-from dfecs_app.io.rating_session import (
-    ModelChangedWarning,
-    RatingSession,
-    export_pack,
-    import_returned_ratings,
-)
+from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
+from dfecs_app.io.rating_session import ModelChangedWarning, RatingSession
 
 
 class RatingPanel(QWidget):

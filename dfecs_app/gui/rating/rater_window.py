@@ -2,7 +2,7 @@
 
 A volunteer on another machine opens the pack folder the coordinator sent, rates every AU
 (votes autosave into the pack's ``ratings.json``) and sends that file (or the folder) back.
-Run it with ``python -m dfecs_app.gui.rating PACK_DIR``.
+Run it with ``dfecs-studio --rate PACK_DIR`` (or ``python -m dfecs_app.gui.rating PACK_DIR``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow
 
 from dfecs_app.errors import DfecsError
 from dfecs_app.gui.rating.screen import RatingMaterial, RatingScreen
-from dfecs_app.io.rating_session import RatingPack
+from dfecs_app.io.rating_pack import RatingPack
 
 
 class RaterWindow(QMainWindow):
@@ -77,15 +77,8 @@ class RaterWindow(QMainWindow):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dfecs_app.gui.rating [PACK_DIR]``."""
+    """``python -m dfecs_app.gui.rating [PACK_DIR]``: ``dfecs-studio --rate [PACK_DIR]``."""
+    from dfecs_app.gui.app import main as app_main
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    try:
-        window = RaterWindow(argv[0] if argv else None)
-    except DfecsError as err:
-        print(f"dfecs rater mode: error: {err}", file=sys.stderr)
-        return 2
-    window.show()
-    code = app.exec()
-    window.deleteLater()
-    return int(code)
+    return app_main(["--rate", *argv])

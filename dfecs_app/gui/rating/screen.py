@@ -43,6 +43,7 @@ from dfecs_app.core.landmarks import N_POINTS
 from dfecs_app.core.projection import au_displacements
 from dfecs_app.core.ratings import MUSCLE_DIRECTIONS
 from dfecs_app.errors import DfecsError
+from dfecs_app.gui.image_view import to_qimage
 from dfecs_app.gui.rating.arrow_plot import ArrowPlotWidget
 from dfecs_app.gui.rating.reference import ReferencePanel
 from dfecs_app.gui.rating.shortcuts import action_for, help_html, keys_text
@@ -78,13 +79,6 @@ class RatingMaterial:
             return None
         return au_displacements(self.neutral_points, self.components[component],
                                 float(self.scales[component]))
-
-
-def numpy_to_qimage(image: np.ndarray) -> QImage:
-    """RGB uint8 (H, W, 3) -> a QImage owning a copy of the pixels."""
-    img = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[:, :, :3])
-    h, w = img.shape[:2]
-    return QImage(img.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def parse_points(text: str) -> list[int]:
@@ -242,7 +236,7 @@ class RatingScreen(QWidget):
         if self.material is None:
             return
         if isinstance(image, np.ndarray):
-            image = numpy_to_qimage(image)
+            image = to_qimage(image)
         self.material.images[component] = image
         if component == self.current_component:
             self._show_image()

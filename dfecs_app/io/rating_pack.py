@@ -1,0 +1,223 @@
+"""Rating packs: rating by a volunteer on another machine.
+
+:func:`export_pack` writes a folder for one rater of a session — ``pack.json`` (the AUs, the
+neutral keypoints, display scales), the projected AU images and arrow plots as PNG, and
+``ratings.json``, a one-rater :class:`~dfecs_app.io.rating_session.RatingSession` that the
+rater mode (``dfecs-studio --rate PACK_DIR``, :class:`RatingPack`) fills and autosaves.
+:func:`import_returned_ratings` merges the returned ``ratings.json`` (or the whole pack folder)
+into the coordinator's session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dfecs_app import __version__
+from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.landmarks import N_POINTS
+from dfecs_app.errors import FormatVersionError, InputError
+from dfecs_app.io.atomic import write_json_atomic
+from dfecs_app.io.rating_session import (
+    RatingSession,
+    _from_json,
+    _get,
+    _norm_name,
+    _now,
+    _read_json,
+    _short,
+)
+
+__all__ = ["PACK_FORMAT", "PACK_FORMAT_VERSION", "PACK_FILE", "RETURNED_FILE", "export_pack",
+           "RatingPack", "import_returned_ratings"]
+
+PACK_FORMAT = "dfecs-rating-pack"
+PACK_FORMAT_VERSION = 1
+PACK_FILE = "pack.json"
+RETURNED_FILE = "ratings.json"
+
+
+def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
+                model: AUModel, neutral_points: np.ndarray, neutral_image: np.ndarray | None = None,
+                au_images: dict[int, np.ndarray] | None = None,
+                scales: np.ndarray | None = None) -> Path:
+    """Write a rating pack folder for ``rater`` (see the module docstring).
+
+    Parameters
+    ----------
+    session : RatingSession
+        The coordinator's session (the rater must not have voted yet).
+    rater : str
+    path : path
+        The pack folder (created; must not exist or be empty).
+    model : AUModel
+        The session's model (checked by hash).
+    neutral_points : ndarray, shape (68, 2)
+        Neutral keypoints (image pixels) the AUs are drawn on.
+    neutral_image : ndarray (H, W, 3) uint8, optional
+        Neutral face; with it the projected AU images are rendered into the pack.
+    au_images : dict of int -> ndarray, optional
+        Projected AU images already rendered (component -> (H, W, 3) uint8), used as they are.
+    scales : ndarray, shape (q,), optional
+        Display intensity per AU (default :func:`~dfecs_app.io.rating_export.display_scale`).
+
+    Returns
+    -------
+    Path
+        The pack folder.
+    """
+    from dfecs_app.io.images import write_image
+    from dfecs_app.io.rating_export import display_scale, render_arrow_png, render_au_image
+
+    rater = session._rater(rater)
+    if model.content_hash() != session.model_hash:
+        raise InputError(f"the model (sha256 {_short(model.content_hash())}…) is not the "
+                         f"session's model (sha256 {_short(session.model_hash)}…)", session.path,
+                         field="model.hash")
+    if session.closed:
+        raise InputError("the session is closed", session.path, field="closed")
+    if session.vote_count(rater):
+        raise InputError(f"rater {rater!r} already has {session.vote_count(rater)} votes in this "
+                         "session: a pack is for a rater who has not started", session.path,
+                         field="raters")
+    folder = Path(path)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError("the pack folder exists and is not empty", folder)
+    pts = np.asarray(neutral_points, dtype=float)
+    if pts.shape != (N_POINTS, 2):
+        raise InputError(f"neutral points must be (68, 2), got {pts.shape}", folder)
+    scl = (display_scale(model.components, pts) if scales is None
+           else np.broadcast_to(np.asarray(scales, dtype=float), (model.n_components,)))
+    images_dir = folder / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    au_files: dict[str, str] = {}
+    arrow_files: dict[str, str] = {}
+    for c in range(model.n_components):
+        name = f"arrows_{c + 1:02d}.png"
+        render_arrow_png(images_dir / name, pts, model.components[c], scl[c],
+                         title=model.names[c])
+        arrow_files[str(c)] = f"images/{name}"
+        img = None
+        if au_images and c in au_images:
+            img = au_images[c]
+        elif neutral_image is not None:
+            img = render_au_image(neutral_image, pts, model.components[c], scl[c])
+        if img is not None:
+            name = f"au_{c + 1:02d}.png"
+            write_image(images_dir / name, img)
+            au_files[str(c)] = f"images/{name}"
+    returned = RatingSession.create_from_names(
+        folder / RETURNED_FILE, session.components, [rater], model_hash=session.model_hash,
+        model_kind=session.model_kind, seed=session.seed, tie=session.tie,
+        blinded=session.blinded, save=False)
+    returned._orders[rater] = session.order(rater)
+    returned.session_id = session.session_id
+    returned.pack = {"session_id": session.session_id, "rater": rater}
+    returned.save()
+    write_json_atomic(folder / PACK_FILE, {
+        "format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, "app_version": __version__,
+        "created": _now(), "session_id": session.session_id, "rater": rater,
+        "model": {"hash": session.model_hash, "kind": session.model_kind},
+        "components": session.components, "order": session.order(rater),
+        "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
+        "scales": [float(x) for x in scl],
+        "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
+    })
+    return folder
+
+
+class RatingPack:
+    """A rating pack opened for the rater mode.
+
+    Attributes
+    ----------
+    folder : Path
+    rater : str
+    names : list of str
+        Component names.
+    neutral_points : ndarray, shape (68, 2)
+    components : ndarray, shape (q, 136)
+        The AUs in standardized units.
+    scales : ndarray, shape (q,)
+        Display intensity of each AU.
+    au_images : dict of int -> Path
+    arrow_images : dict of int -> Path
+    session : RatingSession
+        The pack's ``ratings.json`` (one rater), autosaved like any session.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        folder = Path(folder)
+        if folder.is_file() and folder.name == PACK_FILE:
+            folder = folder.parent
+        manifest = folder / PACK_FILE
+        if not manifest.is_file():
+            raise InputError(f"not a rating pack (no {PACK_FILE})", folder)
+        data = _read_json(manifest)
+        if data.get("format") != PACK_FORMAT:
+            raise InputError("not a DFECS rating pack", manifest, field="format")
+        if data.get("format_version") != PACK_FORMAT_VERSION:
+            raise FormatVersionError(f"rating pack format version {data.get('format_version')} "
+                                     "is not supported", manifest, field="format_version")
+        self.folder = folder
+        self.rater = _get(data, "rater", str, manifest)
+        self.names = _get(data, "components", list, manifest)
+        self.model_hash = data.get("model", {}).get("hash")
+        try:
+            self.neutral_points = np.asarray(data["neutral_points"], dtype=float).reshape(N_POINTS, 2)
+            self.components = np.asarray(data["components_std"], dtype=float).reshape(
+                len(self.names), 2 * N_POINTS)
+            self.scales = np.asarray(data["scales"], dtype=float).reshape(len(self.names))
+        except (KeyError, ValueError, TypeError) as err:
+            raise InputError(f"malformed keypoints ({err})", manifest,
+                             field="neutral_points") from err
+        self.au_images = {int(k): folder / v for k, v in data.get("au_images", {}).items()}
+        self.arrow_images = {int(k): folder / v for k, v in data.get("arrow_images", {}).items()}
+        self.session = RatingSession.open(folder / str(data.get("ratings", RETURNED_FILE)))
+        if self.session.model_hash != self.model_hash or self.session.raters != [self.rater]:
+            raise InputError("the pack's ratings file does not belong to this pack",
+                             self.session.path)
+
+
+def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> int:
+    """Merge a returned ratings file (or pack folder) into ``session``; returns the vote count.
+
+    Refused (nothing changes, nothing is written) when the file is not a returned ratings
+    file, rates another model or belongs to another session, names an unknown rater, when that
+    rater already voted in ``session``, or when ``session`` is closed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / RETURNED_FILE
+    returned = _from_json(path, _read_json(path))
+    if returned.pack is None:
+        raise InputError("not a returned ratings file (no pack information)", path, field="pack")
+    if returned.model_hash != session.model_hash:
+        raise InputError(
+            f"these ratings are for another model (ratings model sha256 "
+            f"{_short(returned.model_hash)}…, session model sha256 {_short(session.model_hash)}…)"
+            "; nothing merged", path, field="model.hash")
+    if returned.pack.get("session_id") != session.session_id:
+        raise InputError("these ratings come from a pack of another session; nothing merged",
+                         path, field="pack.session_id")
+    rater = returned.pack["rater"]
+    if rater not in session.raters:
+        raise InputError(f"unknown rater {rater!r} (session raters: "
+                         f"{', '.join(session.raters)}); nothing merged", path, field="pack.rater")
+    if session.closed:
+        raise InputError("the session is closed; nothing merged", session.path, field="closed")
+    if session.vote_count(rater):
+        raise InputError(f"rater {rater!r} already voted in this session "
+                         f"({session.vote_count(rater)} votes); nothing merged", path,
+                         field="pack.rater")
+    if [_norm_name(c) for c in returned.components] != [_norm_name(c) for c in session.components]:
+        raise InputError("the ratings' components differ from the session's; nothing merged",
+                         path, field="components")
+    incoming = returned._votes.get(rater, {})
+    for c, v in incoming.items():
+        session._votes[rater][c] = v
+        session._times[(rater, c)] = returned._times.get((rater, c), "")
+    session.save()
+    return len(incoming)
