@@ -24,8 +24,9 @@ Convention: this module uses the ½-scaled loss with penalty ``lam``. Callers ma
 conventions onto it (eq. 1 of the paper has the ½, ``lam = α``; eq. 3–4 and eq. 2 have none,
 ``lam = α / 2``).
 
-Numba's on-disk cache does not notice changes in *other* modules: after editing the kernels of
-:mod:`dfecs_app.core._lars` that this module calls, delete ``__pycache__/_cd.*.nb*``.
+Numba's on-disk cache does not notice changes in *other* modules; this module calls kernels of
+:mod:`dfecs_app.core._lars`, so at import it drops its own cached kernels when ``_lars.py`` is
+newer than them (:func:`_drop_stale_cache`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,28 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from dfecs_app.core._lars import _nnls_finish
+
+
+def _drop_stale_cache() -> None:
+    """Delete this module's numba cache files when ``_lars.py`` changed after they were written."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    cache_dir = os.path.join(here, "__pycache__")
+    try:
+        lars_mtime = os.stat(os.path.join(here, "_lars.py")).st_mtime
+        names = os.listdir(cache_dir)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("_cd.") and (name.endswith(".nbi") or name.endswith(".nbc")):
+            path = os.path.join(cache_dir, name)
+            try:
+                if os.stat(path).st_mtime < lars_mtime:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+_drop_stale_cache()
 
 #: Work (n · k²) below which the kernel runs in the calling thread only.
 _PARALLEL_WORK = 2_000_000
