@@ -1,9 +1,11 @@
 """Data panel: landmark files in, KPMs out.
 
 Open files or folders in every format the readers know (dialog or drag-and-drop), see the
-subjects and sequences with their frame counts and missing points, scrub through the frames
-showing raw and standardized landmarks, pick each subject's neutral frame, switch the
-corrections, and compute the KPM matrix — with the same functions as ``dfecs kpm``
+project's datasets (landmark files, and KPM-only sets: a loaded KPM file or the demo's synthetic
+KPMs) and their subjects and sequences with frame counts and missing points, scrub through the
+frames showing raw and standardized landmarks (for a KPM-only set: the selected row's KPM as
+arrows on a standard face — raw landmarks are not stored there), pick each subject's neutral
+frame, switch the corrections, and compute the KPM matrix — with the same functions as ``dfecs kpm``
 (:func:`dfecs_app.io.readers.read_landmarks`, :func:`dfecs_app.core.kpm.compute_kpm`).
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -39,6 +42,46 @@ from dfecs_app.gui.face_items import FaceItems, face_plot_widget
 from dfecs_app.gui.worker import Worker, start_worker
 
 NEUTRAL_RULES = (("first", "first frame"), ("auto", "auto (least expressive frame)"))
+#: Dataset kinds of the Datasets list (``UserRole`` data of its items).
+LANDMARKS, KPM = "landmarks", "kpm"
+#: Multiplier of the arrows showing a KPM row on the standard face (KPMs are ~2 % of the face).
+KPM_ARROW_SCALE = 3.0
+RAW_TITLE = "Raw landmarks (image)"
+STD_TITLE = "Standardized (affine + per-part registration)"
+KPM_TITLE = f"KPM of the selected row on a standard face (arrows ×{KPM_ARROW_SCALE:g})"
+
+
+def kpm_dataset_label(document: ProjectDocument) -> tuple[str, str]:
+    """``(name, kind)`` of the project's KPM dataset as the Datasets list shows it.
+
+    Kinds: ``"synthetic"`` (the demo), ``"KPM file"`` (loaded with *Load KPM file…*) or
+    ``"computed KPMs"`` (computed here from the landmark files).
+    """
+    source = document.extra.get("kpm_source", {})
+    if source.get("kind") == "synthetic":
+        return "demo KPMs", "synthetic"
+    if source.get("kind") == "kpm":
+        return Path(str(source.get("path", "KPMs"))).name, "KPM file"
+    return "data KPMs", "computed KPMs"
+
+
+def missing_text(mask: np.ndarray) -> str:
+    """"none" or "m in r frame(s)" for a ``(n, 68)`` presence mask."""
+    missing = int((~mask).sum())
+    if not missing:
+        return "none"
+    return f"{missing} in {int((~mask).any(axis=1).sum())} frame(s)"
+
+
+def sequence_groups(subject: np.ndarray, sequence: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
+    """(subject, sequence, row indices) per sequence, in order of first appearance."""
+    keys = np.char.add(np.char.add(np.asarray(subject, str), "\x1f"), np.asarray(sequence, str))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    out = []
+    for g in np.argsort(first):
+        rows = np.flatnonzero(inverse == g)
+        out.append((str(subject[rows[0]]), str(sequence[rows[0]]), rows))
+    return out
 
 
 class DataPanel(QWidget):
@@ -66,7 +109,7 @@ class DataPanel(QWidget):
         self.setAcceptDrops(True)
         self._build()
         document.dataChanged.connect(self._refresh)
-        document.kpmChanged.connect(self._refresh_kpm_label)
+        document.kpmChanged.connect(lambda: self._refresh(prefer=None))
         document.replaced.connect(self._refresh)
 
     # -- layout ----------------------------------------------------------------------------
@@ -90,6 +133,14 @@ class DataPanel(QWidget):
             top.addWidget(w)
         top.addStretch(1)
 
+        self.datasets_tree = QTreeWidget()
+        self.datasets_tree.setHeaderLabels(["Dataset", "Kind", "Rows", "Subjects",
+                                            "Missing points"])
+        self.datasets_tree.setRootIsDecorated(False)
+        self.datasets_tree.setToolTip("The project's datasets: landmark files, and KPM-only "
+                                      "sets (a KPM file, the demo's synthetic KPMs)")
+        self.datasets_tree.currentItemChanged.connect(self._on_dataset_selected)
+
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Subject", "Sequence", "Frames", "Missing points", "Neutral",
                                    "Source"])
@@ -97,14 +148,19 @@ class DataPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.currentItemChanged.connect(self._on_sequence_selected)
 
-        self.raw_plot = face_plot_widget("Raw landmarks (image)")
-        self.std_plot = face_plot_widget("Standardized (affine + per-part registration)")
+        self.raw_plot = face_plot_widget(RAW_TITLE)
+        self.std_plot = face_plot_widget(STD_TITLE)
         self.raw_face = FaceItems(self.raw_plot.getPlotItem())
         self.std_face = FaceItems(self.std_plot.getPlotItem())
+        self.raw_notice = pg.TextItem("", color=(90, 90, 90), anchor=(0.5, 0.5))
+        self.raw_notice.setPos(0.5, 0.5)
+        self.raw_plot.getPlotItem().addItem(self.raw_notice, ignoreBounds=True)
         self.frame_slider = QSlider(Qt.Orientation.Horizontal)
         self.frame_slider.setEnabled(False)
         self.frame_slider.valueChanged.connect(self._show_frame)
         self.frame_label = QLabel("no data — add landmark files or drop them here")
+        self.frame_label.setWordWrap(True)
+        self._mode = LANDMARKS
 
         plots = QHBoxLayout()
         plots.addWidget(self.raw_plot)
@@ -116,8 +172,21 @@ class DataPanel(QWidget):
         rl.addWidget(self.frame_slider)
         rl.addWidget(self.frame_label)
 
+        left = QSplitter(Qt.Orientation.Vertical)
+        for title, widget in (("Datasets", self.datasets_tree),
+                              ("Subjects and sequences", self.tree)):
+            box_w = QWidget()
+            bl_ = QVBoxLayout(box_w)
+            bl_.setContentsMargins(0, 0, 0, 0)
+            bl_.addWidget(QLabel(f"<b>{title}</b>"))
+            bl_.addWidget(widget, 1)
+            left.addWidget(box_w)
+        left.setStretchFactor(0, 1)
+        left.setStretchFactor(1, 4)
+        left.setSizes([130, 600])
+
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.tree)
+        split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -292,19 +361,110 @@ class DataPanel(QWidget):
             self.kpm_label.setText(f"KPMs: {kpm.X.shape[0]} rows, {n_subj} subject(s)")
 
     # -- view ------------------------------------------------------------------------------
-    def _refresh(self) -> None:
+    def _refresh(self, prefer: str | None = LANDMARKS) -> None:
+        """Rebuild the Datasets and sequence lists from the document.
+
+        ``prefer``: the dataset kind to show when the landmark table changed (a newly read
+        table is shown; KPM updates keep the dataset being looked at).
+        """
         self.frontalize_check.blockSignals(True)
         self.frontalize_check.setChecked(self.document.frontalize)
         self.frontalize_check.blockSignals(False)
         self.neutral_combo.setCurrentIndex(max(0, self.neutral_combo.findData(
             self.document.neutral_rule)))
-        current = self.tree.currentItem()
-        keep = None if current is None else current.data(1, Qt.ItemDataRole.UserRole)
-        keep_frame = self.frame_slider.value()
-        self.tree.clear()
-        table = self.document.table
         self._refresh_kpm_label()
-        if table is None or not len(table):
+        doc = self.document
+        table_id = id(doc.table)
+        if prefer is not None and table_id == getattr(self, "_table_id", None):
+            prefer = None  # same table (neutral rule, picks, corrections): keep the view
+        self._table_id = table_id
+        mode = prefer or self._mode
+        available = [k for k, present in ((LANDMARKS, doc.table is not None and len(doc.table)),
+                                          (KPM, doc.kpm is not None)) if present]
+        if mode not in available:
+            mode = available[0] if available else LANDMARKS
+        self.datasets_tree.blockSignals(True)
+        self.datasets_tree.clear()
+        if doc.table is not None and len(doc.table):
+            t = doc.table
+            names = sorted({Path(p).name for p in doc.data_paths}) or ["data"]
+            item = QTreeWidgetItem([", ".join(names) if len(names) < 3 else
+                                    f"{names[0]} + {len(names) - 1} more", "landmark files",
+                                    str(len(t)), str(len(set(t.subject.tolist()))),
+                                    missing_text(t.mask)])
+            item.setToolTip(0, "\n".join(doc.data_paths))
+            item.setData(0, Qt.ItemDataRole.UserRole, LANDMARKS)
+            self.datasets_tree.addTopLevelItem(item)
+        if doc.kpm is not None:
+            k = doc.kpm
+            name, kind = kpm_dataset_label(doc)
+            item = QTreeWidgetItem([name, kind, str(k.X.shape[0]),
+                                    str(len(set(np.asarray(k.subject).tolist()))),
+                                    missing_text(k.mask)])
+            item.setToolTip(0, str(doc.extra.get("kpm_source", {}).get("path", name)))
+            item.setData(0, Qt.ItemDataRole.UserRole, KPM)
+            self.datasets_tree.addTopLevelItem(item)
+        for c in range(self.datasets_tree.columnCount()):
+            self.datasets_tree.resizeColumnToContents(c)
+        for i in range(self.datasets_tree.topLevelItemCount()):
+            it = self.datasets_tree.topLevelItem(i)
+            if it.data(0, Qt.ItemDataRole.UserRole) == mode:
+                self.datasets_tree.setCurrentItem(it)
+        self.datasets_tree.blockSignals(False)
+        self._show_dataset(mode, keep=prefer is None)
+
+    def _on_dataset_selected(self, item: QTreeWidgetItem | None, _prev: Any = None) -> None:
+        if item is not None:
+            self._show_dataset(str(item.data(0, Qt.ItemDataRole.UserRole)), keep=False)
+
+    def current_dataset(self) -> str:
+        """The kind of the dataset shown: ``"landmarks"`` or ``"kpm"``."""
+        return self._mode
+
+    def _show_dataset(self, mode: str, keep: bool = True) -> None:
+        """Fill the sequence list with the sequences of the landmark table or the KPM set."""
+        current = self.tree.currentItem()
+        keep_key = (None if current is None or not keep or mode != self._mode
+                    else current.data(1, Qt.ItemDataRole.UserRole))
+        keep_frame = self.frame_slider.value()
+        self._mode = mode
+        kpm_mode = mode == KPM
+        self.raw_plot.setTitle(RAW_TITLE)
+        self.std_plot.setTitle(KPM_TITLE if kpm_mode else STD_TITLE)
+        self.raw_notice.setText("")
+        for w in (self.neutral_combo, self.frontalize_check):
+            w.setEnabled(not kpm_mode)
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self.tree.blockSignals(False)
+        doc = self.document
+        if kpm_mode and doc.kpm is not None:
+            k = doc.kpm
+            name, kind = kpm_dataset_label(doc)
+            for subject, sequence, rows in sequence_groups(k.subject, k.sequence):
+                item = QTreeWidgetItem([subject, sequence, str(len(rows)),
+                                        missing_text(k.mask[rows]), "— (KPMs only)", name])
+                item.setData(0, Qt.ItemDataRole.UserRole, rows)
+                item.setData(1, Qt.ItemDataRole.UserRole, (subject, sequence))
+                item.setToolTip(4, "The neutral frames were chosen when these KPMs were made")
+                self.tree.addTopLevelItem(item)
+            self.raw_notice.setText(f"Raw landmarks are not available:\n"
+                                    f"this dataset ({kind}) holds KPMs only\n"
+                                    f"(keypoint motions from each neutral frame).")
+            self.raw_plot.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0.05)
+        elif doc.table is not None and len(doc.table):
+            table = doc.table
+            for subject, sequence, rows in table.groups():
+                item = QTreeWidgetItem([
+                    subject, sequence, str(len(rows)), missing_text(table.mask[rows]),
+                    self._neutral_text(subject, sequence, table, rows),
+                    Path(str(table.source[rows[0]])).name,
+                ])
+                item.setData(0, Qt.ItemDataRole.UserRole, rows)
+                item.setData(1, Qt.ItemDataRole.UserRole, (subject, sequence))
+                item.setToolTip(5, str(table.source[rows[0]]))
+                self.tree.addTopLevelItem(item)
+        if not self.tree.topLevelItemCount():
             self._rows = np.zeros(0, dtype=np.intp)
             self.frame_slider.setEnabled(False)
             self.pick_button.setEnabled(False)
@@ -313,28 +473,20 @@ class DataPanel(QWidget):
             self.std_face.set_face(None)
             self.frame_label.setText("no data — add landmark files or drop them here")
             return
-        for subject, sequence, rows in table.groups():
-            missing = int((~table.mask[rows]).sum())
-            frames_missing = int((~table.mask[rows]).any(axis=1).sum())
-            item = QTreeWidgetItem([
-                subject, sequence, str(len(rows)),
-                f"{missing} in {frames_missing} frame(s)" if missing else "none",
-                self._neutral_text(subject, sequence, table, rows),
-                Path(str(table.source[rows[0]])).name,
-            ])
-            item.setData(0, Qt.ItemDataRole.UserRole, rows)
-            item.setData(1, Qt.ItemDataRole.UserRole, (subject, sequence))
-            item.setToolTip(5, str(table.source[rows[0]]))
-            self.tree.addTopLevelItem(item)
         for c in range(self.tree.columnCount()):
             self.tree.resizeColumnToContents(c)
         target = self.tree.topLevelItem(0)
         for i in range(self.tree.topLevelItemCount()):
             it = self.tree.topLevelItem(i)
-            if keep is not None and tuple(it.data(1, Qt.ItemDataRole.UserRole)) == tuple(keep):
+            if keep_key is not None and tuple(it.data(1, Qt.ItemDataRole.UserRole)) == tuple(
+                    keep_key):
                 target = it
+        self.tree.blockSignals(True)
         self.tree.setCurrentItem(target)
-        if keep is not None and tuple(target.data(1, Qt.ItemDataRole.UserRole)) == tuple(keep):
+        self.tree.blockSignals(False)
+        self._on_sequence_selected(target)
+        if keep_key is not None and tuple(target.data(1, Qt.ItemDataRole.UserRole)) == tuple(
+                keep_key):
             self.frame_slider.setValue(keep_frame)
 
     def _neutral_text(self, subject: str, sequence: str, table: LandmarkTable,
@@ -349,11 +501,14 @@ class DataPanel(QWidget):
             return
         self._rows = np.asarray(item.data(0, Qt.ItemDataRole.UserRole), dtype=np.intp)
         key = tuple(item.data(1, Qt.ItemDataRole.UserRole))
-        self.pick_button.setEnabled(True)
-        self.unpick_button.setEnabled(key in self.document.neutral_overrides)
+        landmarks = self._mode == LANDMARKS
+        self.pick_button.setEnabled(landmarks)
+        self.unpick_button.setEnabled(landmarks and key in self.document.neutral_overrides)
         self.frame_slider.setEnabled(True)
+        self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, len(self._rows) - 1)
         self.frame_slider.setValue(0)
+        self.frame_slider.blockSignals(False)
         self._show_frame(0)
 
     def current_row(self) -> int | None:
@@ -362,9 +517,12 @@ class DataPanel(QWidget):
         return int(self._rows[min(self.frame_slider.value(), len(self._rows) - 1)])
 
     def _show_frame(self, i: int) -> None:
+        if self._mode == KPM:
+            self._show_kpm_row(i)
+            return
         table = self.document.table
         row = self.current_row()
-        if table is None or row is None:
+        if table is None or row is None or row >= len(table):
             return
         pts, mask = table.points[row], table.mask[row]
         self.raw_face.set_face(pts, mask)
@@ -382,11 +540,34 @@ class DataPanel(QWidget):
             text += f" — cannot standardize: {err}"
         self.frame_label.setText(text)
 
+    def _show_kpm_row(self, i: int) -> None:
+        """The KPM row as arrows (×KPM_ARROW_SCALE) from the schematic standard face."""
+        from dfecs_app.core.landmarks import vec_to_points
+        from dfecs_app.core.synthetic import neutral_face
+
+        kpm = self.document.kpm
+        row = self.current_row()
+        if kpm is None or row is None or row >= len(kpm.X):
+            return
+        self.raw_face.set_face(None)
+        mask = kpm.mask[row]
+        base = neutral_face()
+        moved = base + KPM_ARROW_SCALE * vec_to_points(kpm.X[row])
+        self.std_face.set_face(base, mask, moved=moved)
+        self.std_plot.getPlotItem().autoRange()
+        _, kind = kpm_dataset_label(self.document)
+        largest = float(np.hypot(*vec_to_points(kpm.X[row]).T)[mask].max(initial=0.0))
+        self.frame_label.setText(
+            f"{kpm.subject[row]} / {kpm.sequence[row]}: row {kpm.frame[row]} ({i + 1} of "
+            f"{len(self._rows)}), {int(mask.sum())} of 68 points, largest motion "
+            f"{largest:.1f} (standardized units). This is a KPM-only dataset ({kind}): raw "
+            f"landmarks are not available for it.")
+
     def use_current_frame_as_neutral(self) -> None:
         """Pick the shown frame as the neutral frame of its sequence."""
         row = self.current_row()
         table = self.document.table
-        if row is None or table is None:
+        if row is None or table is None or self._mode != LANDMARKS:
             return
         subject, sequence = str(table.subject[row]), str(table.sequence[row])
         self.document.set_neutral_override(subject, sequence, int(table.frame[row]))
@@ -394,7 +575,7 @@ class DataPanel(QWidget):
 
     def clear_neutral_override(self) -> None:
         item = self.tree.currentItem()
-        if item is not None:
+        if item is not None and self._mode == LANDMARKS:
             subject, sequence = item.data(1, Qt.ItemDataRole.UserRole)
             self.document.set_neutral_override(subject, sequence, None)
 

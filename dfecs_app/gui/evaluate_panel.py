@@ -4,7 +4,9 @@ test KPM sets (paper Fig. 5, 7, SI Fig. 2).
 VE-vs-k and VE-vs-L1 curves (log x axis) come from
 :func:`dfecs_app.core.evaluation.evaluate_model`, the PCA baseline from
 :mod:`dfecs_app.core.baselines` — the functions ``dfecs evaluate`` / ``dfecs compare`` call.
-A table gives VE(train) and VE(test) per model. Curves and table export as CSV, the curves
+A table gives VE(train) and VE(test) per model. Before an evaluation the plots show their
+empty state: VE 0–100 %, k from 1 to the model's number of AUs, L1 from 1 to 1000, and a hint
+saying what to do. Curves and table export as CSV, the curves
 figure as PNG/SVG through :func:`dfecs_app.render.curves.plot_curves` (as ``dfecs compare``).
 """
 
@@ -45,6 +47,9 @@ TRAIN_SET = "train"
 COLORS = {"DFECS": (214, 39, 40), "PCA": (31, 119, 180), "FACS": (44, 160, 44)}
 STYLES = [Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
           Qt.PenStyle.DashDotLine]
+#: x range of the empty VE-vs-L1 plot (the L1 norms of the encodings the curves usually span).
+EMPTY_L1_RANGE = (1.0, 1000.0)
+HINT = "Add test KPM sets and press Evaluate"
 
 
 def evaluate_all(models: dict[str, AUModel], sets: dict[str, Any],
@@ -158,6 +163,8 @@ class EvaluatePanel(QWidget):
             pi.setLabel("bottom", xlabel)
             pi.setLabel("left", "mean per-sample VE (%)")
             pi.addLegend(offset=(-10, -10))
+        self.hints = [pg.TextItem("", color=(110, 110, 110), anchor=(0.5, 0.5))
+                      for _ in range(2)]
         self.export_button = QPushButton("E&xport…")
         self.export_button.setToolTip("Curves and table as CSV, the curves figure as PNG/SVG")
         self.export_button.clicked.connect(self.export_dialog)
@@ -198,6 +205,18 @@ class EvaluatePanel(QWidget):
         self.facs_check.setChecked(facs is not None)
         if facs is not None:
             self.facs_check.setText(f"FACS AUs ({facs.n_components})")
+        self._fill_curve_sets()
+
+    def _fill_curve_sets(self) -> None:
+        """The "Curves on:" choices: the evaluated sets, then the project's other KPM sets."""
+        names = list(dict.fromkeys([*(s for _, s in self.results), *self.kpm_sets()]))
+        current = self.curve_set.currentText()
+        self.curve_set.blockSignals(True)
+        self.curve_set.clear()
+        self.curve_set.addItems(names)
+        self.curve_set.setCurrentIndex(max(self.curve_set.findText(current), 0))
+        self.curve_set.blockSignals(False)
+        self._plot()
 
     def _on_replaced(self) -> None:
         self.results = {}
@@ -323,14 +342,7 @@ class EvaluatePanel(QWidget):
         self.results = results
         self.progress.setValue(100)
         self.status.setText(f"{len(results)} evaluations")
-        current = self.curve_set.currentText()
-        self.curve_set.blockSignals(True)
-        self.curve_set.clear()
-        self.curve_set.addItems(list(dict.fromkeys(s for _, s in results)))
-        idx = self.curve_set.findText(current)
-        self.curve_set.setCurrentIndex(max(idx, 0))
-        self.curve_set.blockSignals(False)
-        self._plot()
+        self._fill_curve_sets()
         self._fill_table()
         self.evaluated.emit(len(results))
 
@@ -351,9 +363,16 @@ class EvaluatePanel(QWidget):
             pi.clear()
             if pi.legend is not None:
                 pi.legend.clear()
-        for i, ((mname, s), res) in enumerate(self.results.items()):
+        if not any(s == sname for _, s in self.results):
+            self._show_empty(sname)
+            return
+        for plot in (self.k_plot, self.l1_plot):
+            plot.getPlotItem().enableAutoRange()
+        order = list(dict.fromkeys(m for m, _ in self.results))  # same style on every set
+        for (mname, s), res in self.results.items():
             if s != sname:
                 continue
+            i = order.index(mname)
             color = COLORS.get(mname, pg.intColor(i))
             model = self._model_for(mname)
             label = f"{mname} ({model.n_components} AUs)" if model is not None else mname
@@ -365,6 +384,32 @@ class EvaluatePanel(QWidget):
             t, ve = res.ve_vs_l1[:, 0], res.ve_vs_l1[:, 1]
             keep = t > 0
             self.l1_plot.plot(t[keep], ve[keep], pen=pen, name=label)
+
+    def _show_empty(self, sname: str) -> None:
+        """Empty plots: VE 0–100 %, k in 1..q, L1 in 1..1000 (log x), and what to do."""
+        import math
+
+        model = self.document.model
+        q = max(model.n_components if model is not None else 10, 2)
+        if model is None:
+            hint = "Train a model, then press Evaluate"
+        elif self.results:
+            hint = f"Press Evaluate to compute the curves on {sname}"
+        else:
+            hint = HINT
+        ranges = ((self.k_plot, (0.0, math.log10(q))),
+                  (self.l1_plot, tuple(math.log10(v) for v in EMPTY_L1_RANGE)))
+        for (plot, (x0, x1)), text in zip(ranges, self.hints):
+            pi = plot.getPlotItem()
+            pi.setRange(xRange=(x0, x1), yRange=(0.0, 100.0), padding=0.02)
+            text.setText(hint)
+            text.setPos((x0 + x1) / 2, 50.0)
+            pi.addItem(text, ignoreBounds=True)
+
+    def hint_text(self) -> str:
+        """The hint the empty plots show ("" once curves are drawn)."""
+        hint = self.hints[0]
+        return hint.toPlainText() if hint.scene() is not None else ""
 
     def _model_for(self, name: str) -> AUModel | None:
         return self.models().get(name) or self.document.baselines.get(name)

@@ -4,6 +4,10 @@ Load an image and its landmarks (``.pts``, CSV — any format the readers know) 
 with the tracker (:func:`dfecs_app.io.tracking.detect_landmarks`, when dlib and its model are
 installed; a clear message otherwise). Drag individual landmarks to correct them
 (``Ctrl+Z`` undoes the last move).
+
+The photo is a ``QGraphicsPixmapItem`` with smooth (bilinear) transformation in the plot's
+view box — pyqtgraph's ``ImageItem`` draws nearest-neighbour pixels, blocky when zoomed in —
+at the same coordinates (pixel ``(i, j)`` covers ``[j, j+1] × [i, i+1]``), under the landmarks.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dfecs_app.core.landmarks import FACE_PARTS, N_POINTS, PART_LABELS, PART_NAMES
 from dfecs_app.errors import InputError
@@ -28,6 +39,7 @@ from dfecs_app.gui.face_items import (
     face_plot_widget,
     outline_segments,
 )
+from dfecs_app.gui.image_view import to_qimage
 from dfecs_app.gui.worker import Worker, start_worker
 from dfecs_app.io.images import read_image
 
@@ -139,7 +151,10 @@ class NeutralPanel(QWidget):
 
         self.view = face_plot_widget()
         plot = self.view.getPlotItem()
-        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item = QGraphicsPixmapItem()
+        self.image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.image_item.setZValue(-100)  # under the outline and the draggable landmarks
+        self.image_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # pan/zoom: view box
         plot.addItem(self.image_item)
         self.outline_item = pg.PlotDataItem(pen=pg.mkPen(color=OUTLINE_COLOR, width=1),
                                             connect="pairs")
@@ -260,9 +275,12 @@ class NeutralPanel(QWidget):
     def _refresh(self) -> None:
         doc = self.document
         if doc.neutral_image is not None:
-            self.image_item.setImage(doc.neutral_image, autoLevels=False, levels=(0, 255))
+            if getattr(self, "_image_shown", None) is not doc.neutral_image:
+                self.image_item.setPixmap(QPixmap.fromImage(to_qimage(doc.neutral_image)))
+            self._image_shown = doc.neutral_image
         else:
-            self.image_item.clear()
+            self.image_item.setPixmap(QPixmap())
+            self._image_shown = None
         lm = doc.neutral_landmarks
         self.landmarks.set_points(lm)
         if lm is not None and len(lm) == N_POINTS:

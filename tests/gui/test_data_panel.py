@@ -113,3 +113,58 @@ def test_drop_a_folder_of_landmark_files(window, qtbot, shared_data) -> None:  #
     n_files = len(list(folder.glob("*.csv")))
     assert panel.tree.topLevelItemCount() == n_files == 10  # one sequence per clip
     assert window.document.data_paths == [str(folder)]
+
+
+def test_demo_kpm_dataset_is_listed_without_raw_landmarks(demo_window, qtbot) -> None:  # noqa: ANN001
+    """The demo holds only synthetic KPMs: the panel lists them (1500 rows) and says that raw
+    landmarks are not available, showing the selected row's KPM as arrows instead."""
+    from dfecs_app.core.landmarks import vec_to_points
+    from dfecs_app.core.synthetic import neutral_face
+    from dfecs_app.gui.data_panel import KPM_ARROW_SCALE
+
+    panel = demo_window.panels["data"]
+    kpm = demo_window.document.kpm
+    assert demo_window.document.table is None and kpm.X.shape[0] == 1500
+    datasets = panel.datasets_tree
+    assert datasets.topLevelItemCount() == 1
+    row = [datasets.topLevelItem(0).text(c) for c in range(datasets.columnCount())]
+    assert row == ["demo KPMs", "synthetic", "1500", "1", "none"]
+    assert panel.current_dataset() == "kpm"
+    assert panel.tree.topLevelItemCount() == 1 and panel.tree.topLevelItem(0).text(2) == "1500"
+    assert panel.frame_slider.isEnabled() and panel.frame_slider.maximum() == 1499
+    assert not panel.pick_button.isEnabled()  # no frames to pick a neutral from
+    assert "not available" in panel.raw_notice.toPlainText()
+    assert "raw landmarks are not available" in panel.frame_label.text()
+    assert len(panel.raw_face.neutral.points()) == 0  # nothing drawn as raw landmarks
+
+    panel.frame_slider.setValue(40)
+    xs, ys = panel.std_face.moved.getData()
+    moved = neutral_face() + KPM_ARROW_SCALE * vec_to_points(kpm.X[40])
+    np.testing.assert_allclose(np.c_[xs, ys], moved)
+    assert "row 40 (41 of 1500)" in panel.frame_label.text()
+
+
+def test_loaded_kpm_file_is_listed_beside_the_landmarks(window, qtbot, shared_data,
+                                                        tmp_path) -> None:  # noqa: ANN001
+    from dfecs_app.io.kpm_file import save_kpm
+
+    table = read_landmarks([str(shared_data / "tracks" / "single_face_dlib68.csv")])
+    kpm = compute_kpm(table, neutral="first")
+    path = tmp_path / "clip_kpms.npz"
+    save_kpm(path, kpm)
+    panel = window.panels["data"]
+    with qtbot.waitSignal(panel.kpmReady, timeout=10000) as blocker:
+        assert panel.load_kpm_file(path)
+    assert blocker.args == [72]
+    item = panel.datasets_tree.topLevelItem(0)
+    assert [item.text(c) for c in range(4)] == ["clip_kpms.npz", "KPM file", "72", "1"]
+    assert panel.current_dataset() == "kpm" and panel.tree.topLevelItem(0).text(2) == "72"
+
+    with qtbot.waitSignal(panel.loaded, timeout=20000):  # landmark files come first once read
+        panel.load_paths([shared_data / "tracks" / "single_face_dlib68.csv"])
+    kinds = [panel.datasets_tree.topLevelItem(i).text(1)
+             for i in range(panel.datasets_tree.topLevelItemCount())]
+    assert kinds == ["landmark files", "KPM file"] and panel.current_dataset() == "landmarks"
+    assert panel.raw_notice.toPlainText() == "" and panel.pick_button.isEnabled()
+    panel.datasets_tree.setCurrentItem(panel.datasets_tree.topLevelItem(1))
+    assert panel.current_dataset() == "kpm" and not panel.pick_button.isEnabled()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dfecs_app.core.ratings import MUSCLE_DIRECTIONS
@@ -40,6 +40,22 @@ SCHEMATIC_ARROWS: tuple[tuple[str, tuple[float, float], tuple[float, float]], ..
     ("LF2", (0.60, 0.75), (0.63, 0.85)),
 )
 
+#: Where each code's label goes (unit face coordinates): (anchor, alignment, leader targets).
+#: ``alignment`` says which side of the label box sits at the anchor ("right": its right edge,
+#: "center": its centre; vertically always centred). The places are chosen so that no label
+#: covers another or an arrow: UF1 left of the raised-brow arrow's tip, UF2 left of the
+#: diagonal arrow's start, UF3 on the forehead with leaders to both brow-lowering arrows, UF4
+#: under the outer eye-corner arrow, LF1 under the sideways lip arrow, LF2 left of the lip's
+#: downward arrow.
+LABEL_PLACES: dict[str, tuple[tuple[float, float], str, tuple[tuple[float, float], ...]]] = {
+    "UF1": ((0.285, 0.215), "right", ()),
+    "UF2": ((0.205, 0.300), "right", ()),
+    "UF3": ((0.500, 0.170), "center", ((0.34, 0.295), (0.66, 0.295))),
+    "UF4": ((0.200, 0.450), "center", ()),
+    "LF1": ((0.290, 0.770), "center", ()),
+    "LF2": ((0.350, 0.860), "right", ()),
+}
+
 CODE_COLORS = {"UF1": "#1b7837", "UF2": "#762a83", "UF3": "#e08214", "UF4": "#b2182b",
                "LF1": "#2166ac", "LF2": "#8c510a"}
 
@@ -55,6 +71,26 @@ class DirectionSchematic(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(260, 300)
+
+    def label_font(self) -> QFont:
+        """The bold font of the direction codes, sized with the drawing."""
+        side = min(self.width(), self.height()) - 12
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, side / 45))
+        font.setBold(True)
+        return font
+
+    def label_boxes(self) -> dict[str, QRectF]:
+        """Widget rectangle of each code's label (with its white margin), by code."""
+        metrics = QFontMetricsF(self.label_font())
+        out = {}
+        for code, ((x, y), align, _) in LABEL_PLACES.items():
+            w = metrics.horizontalAdvance(code) + 4
+            h = metrics.height() + 2
+            a = self._map(x, y)
+            left = a.x() - w if align == "right" else a.x() - w / 2
+            out[code] = QRectF(left, a.y() - h / 2, w, h)
+        return out
 
     def _map(self, x: float, y: float) -> QPointF:
         side = min(self.width(), self.height()) - 12
@@ -85,10 +121,7 @@ class DirectionSchematic(QWidget):
                                   self._map(0.53, 0.58)]))
         p.drawEllipse(QRectF(self._map(0.36, 0.68), self._map(0.64, 0.76)))
         p.drawLine(self._map(0.36, 0.72), self._map(0.64, 0.72))
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, side / 45))
-        font.setBold(True)
-        p.setFont(font)
+        p.setFont(self.label_font())
         for code, (x0, y0), (x1, y1) in SCHEMATIC_ARROWS:
             color = QColor(CODE_COLORS[code])
             p.setPen(QPen(color, 2.0))
@@ -102,16 +135,21 @@ class DirectionSchematic(QWidget):
                                      QPointF(b.x() - h * math.cos(ang + 0.45),
                                              b.y() - h * math.sin(ang + 0.45))]))
             p.setBrush(Qt.BrushStyle.NoBrush)
-        # one label per code, at its first arrow's start
-        done: set[str] = set()
-        for code, (x0, y0), _ in SCHEMATIC_ARROWS:
-            if code in done or x0 > 0.5:
-                continue
-            done.add(code)
-            p.setPen(QColor(CODE_COLORS[code]))
-            pos = self._map(x0, y0)
-            p.drawText(QPointF(pos.x() - 0.12 * side, pos.y() + (0.0 if code != "LF2" else
-                                                                   0.08 * side)), code)
+        # one label per code, on a white box so outlines never run through the letters
+        for code, box in self.label_boxes().items():
+            color = QColor(CODE_COLORS[code])
+            _, _, leaders = LABEL_PLACES[code]
+            if leaders:
+                p.setPen(QPen(color, 1.0, Qt.PenStyle.DotLine))
+                for tx, ty in leaders:
+                    start = QPointF(box.center().x(), box.bottom())
+                    p.drawLine(start, self._map(tx, ty))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(255, 255, 255, 230))
+            p.drawRoundedRect(box, 3, 3)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(color)
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, code)
         p.end()
 
 

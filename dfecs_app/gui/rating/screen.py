@@ -468,6 +468,9 @@ class RatingScreen(QWidget):
             super().keyPressEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if obj is self.image_label and event.type() == QEvent.Type.Resize:
+            self._show_image()  # the splitter resizes the label without resizing the screen
+            return False
         if event.type() == QEvent.Type.KeyPress:
             if obj in self._text_fields:
                 if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
