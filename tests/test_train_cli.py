@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dfecs_app.cli.main import main
+from dfecs_app.core.baselines import pca_aus
 from dfecs_app.core.encoding import encode
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.metrics import variance_explained
@@ -107,5 +108,8 @@ def test_train_on_real_tracks_and_held_out_subject(shared_data, tmp_path, capsys
     model = load_model(out)
     assert model.meta["ve_train"] >= 95.0
     Y = data.X[held]
-    ve_test = variance_explained(Y, encode(Y, model.components, 0.1) @ model.components)
-    assert ve_test > 60.0
+    ve_test = variance_explained(Y, encode(Y, model.components, 0.0) @ model.components)
+    # measured 95.1 % (PCA AUs at 95 % VE(train): 95.3 %) on the held-out clip
+    pca = pca_aus(data.X[~held], ve=95.0)
+    ve_pca = variance_explained(Y, encode(Y, pca.components, 0.0) @ pca.components)
+    assert ve_test > 90.0 and ve_test > ve_pca - 3.0

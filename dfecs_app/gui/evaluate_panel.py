@@ -182,6 +182,12 @@ class EvaluatePanel(QWidget):
         rl = QVBoxLayout(right)
         rl.addLayout(crow)
         rl.addLayout(plots, 3)
+        note = QLabel("Curves: mean of per-sample VE, as the paper's Fig. 5/7 (samples with little "
+                      "motion weigh as much as apexes). Table: VE pooled over all samples, "
+                      "100·(1 − ‖Y − Ŷ‖²/‖Y‖²) of §3.4, with the unpenalised (NNLS) encoding.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555;")
+        rl.addWidget(note)
         rl.addWidget(self.table, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
