@@ -22,13 +22,13 @@ from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import write_json_atomic
 from dfecs_app.io.rating_session import (
     RatingSession,
-    _from_json,
-    _get,
-    _norm_name,
-    _now,
-    _read_json,
-    _short,
+    normalize_name,
+    read_session_json,
+    session_from_json,
+    short_hash,
+    utc_now,
 )
+from dfecs_app.io.textfile import json_field
 
 __all__ = ["PACK_FORMAT", "PACK_FORMAT_VERSION", "PACK_FILE", "RETURNED_FILE", "export_pack",
            "RatingPack", "import_returned_ratings"]
@@ -73,8 +73,8 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
 
     rater = session._rater(rater)
     if model.content_hash() != session.model_hash:
-        raise InputError(f"the model (sha256 {_short(model.content_hash())}…) is not the "
-                         f"session's model (sha256 {_short(session.model_hash)}…)", session.path,
+        raise InputError(f"the model (sha256 {short_hash(model.content_hash())}…) is not the "
+                         f"session's model (sha256 {short_hash(session.model_hash)}…)", session.path,
                          field="model.hash")
     if session.closed:
         raise InputError("the session is closed", session.path, field="closed")
@@ -118,7 +118,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
     returned.save()
     write_json_atomic(folder / PACK_FILE, {
         "format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, "app_version": __version__,
-        "created": _now(), "session_id": session.session_id, "rater": rater,
+        "created": utc_now(), "session_id": session.session_id, "rater": rater,
         "model": {"hash": session.model_hash, "kind": session.model_kind},
         "components": session.components, "order": session.order(rater),
         "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
@@ -155,15 +155,15 @@ class RatingPack:
         manifest = folder / PACK_FILE
         if not manifest.is_file():
             raise InputError(f"not a rating pack (no {PACK_FILE})", folder)
-        data = _read_json(manifest)
+        data = read_session_json(manifest)
         if data.get("format") != PACK_FORMAT:
             raise InputError("not a DFECS rating pack", manifest, field="format")
         if data.get("format_version") != PACK_FORMAT_VERSION:
             raise FormatVersionError(f"rating pack format version {data.get('format_version')} "
                                      "is not supported", manifest, field="format_version")
         self.folder = folder
-        self.rater = _get(data, "rater", str, manifest)
-        self.names = _get(data, "components", list, manifest)
+        self.rater = json_field(data, "rater", str, manifest)
+        self.names = json_field(data, "components", list, manifest)
         self.model_hash = data.get("model", {}).get("hash")
         try:
             self.neutral_points = np.asarray(data["neutral_points"], dtype=float).reshape(N_POINTS, 2)
@@ -191,13 +191,13 @@ def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> 
     path = Path(path)
     if path.is_dir():
         path = path / RETURNED_FILE
-    returned = _from_json(path, _read_json(path))
+    returned = session_from_json(path, read_session_json(path))
     if returned.pack is None:
         raise InputError("not a returned ratings file (no pack information)", path, field="pack")
     if returned.model_hash != session.model_hash:
         raise InputError(
             f"these ratings are for another model (ratings model sha256 "
-            f"{_short(returned.model_hash)}…, session model sha256 {_short(session.model_hash)}…)"
+            f"{short_hash(returned.model_hash)}…, session model sha256 {short_hash(session.model_hash)}…)"
             "; nothing merged", path, field="model.hash")
     if returned.pack.get("session_id") != session.session_id:
         raise InputError("these ratings come from a pack of another session; nothing merged",
@@ -212,7 +212,7 @@ def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> 
         raise InputError(f"rater {rater!r} already voted in this session "
                          f"({session.vote_count(rater)} votes); nothing merged", path,
                          field="pack.rater")
-    if [_norm_name(c) for c in returned.components] != [_norm_name(c) for c in session.components]:
+    if [normalize_name(c) for c in returned.components] != [normalize_name(c) for c in session.components]:
         raise InputError("the ratings' components differ from the session's; nothing merged",
                          path, field="components")
     incoming = returned._votes.get(rater, {})

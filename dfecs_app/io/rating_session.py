@@ -67,7 +67,7 @@ from dfecs_app.core.ratings import (
 )
 from dfecs_app.errors import DfecsError, FormatVersionError, InputError
 from dfecs_app.io.atomic import write_json_atomic
-from dfecs_app.io.textfile import read_json_file
+from dfecs_app.io.textfile import json_field, read_json_file
 
 SESSION_FORMAT = "dfecs-rating-session"
 SESSION_FORMAT_VERSION = 1
@@ -79,15 +79,15 @@ class ModelChangedWarning(UserWarning):
     """The session's model file changed since the session was created."""
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _short(h: str | None) -> str:
+def short_hash(h: str | None) -> str:
     return "none" if not h else h[:HASH_SHOWN]
 
 
-def _norm_name(name: str) -> str:
+def normalize_name(name: str) -> str:
     """Component names compare with ASCII and Unicode minus alike, case and spaces ignored."""
     return " ".join(str(name).replace("\u2212", "-").split()).casefold()
 
@@ -198,7 +198,7 @@ class RatingSession:
             seed = int(np.random.default_rng().integers(0, 2**31 - 1))
         k = len(components)
         orders = {r: blinded_order(k, r, seed) if blinded else list(range(k)) for r in raters}
-        now = _now()
+        now = utc_now()
         rel = None
         if model_path is not None:
             rel = _relative_to(Path(model_path), path.parent)
@@ -222,7 +222,7 @@ class RatingSession:
         FormatVersionError
             Another format version.
         """
-        session = _from_json(Path(path), _read_json(Path(path)))
+        session = session_from_json(Path(path), read_session_json(Path(path)))
         session.check_model(model, model_path)
         return session
 
@@ -250,16 +250,16 @@ class RatingSession:
         if same_file and model.n_components == len(self.components):
             self.model_warning = (
                 f"the model file {recorded} changed since this session was created (session "
-                f"model sha256 {_short(self.model_hash)}…, file now {_short(h)}…): the votes "
+                f"model sha256 {short_hash(self.model_hash)}…, file now {short_hash(h)}…): the votes "
                 "refer to the components as they were")
             warnings.warn(self.model_warning, ModelChangedWarning, stacklevel=3)
             return
         raise InputError(
-            f"this session rates another model (session model sha256 {_short(self.model_hash)}…, "
-            f"given model sha256 {_short(h)}…)", self.path, field="model.hash")
+            f"this session rates another model (session model sha256 {short_hash(self.model_hash)}…, "
+            f"given model sha256 {short_hash(h)}…)", self.path, field="model.hash")
 
     def _check_names(self, model: AUModel) -> None:
-        if [_norm_name(n) for n in model.names] != [_norm_name(n) for n in self.components]:
+        if [normalize_name(n) for n in model.names] != [normalize_name(n) for n in self.components]:
             raise InputError(
                 f"the model's {model.n_components} components do not match the session's "
                 f"{len(self.components)} components", self.path, field="components")
@@ -292,7 +292,7 @@ class RatingSession:
 
     def save(self) -> None:
         """Write the session atomically (called by every mutating method)."""
-        self.modified = _now()
+        self.modified = utc_now()
         write_json_atomic(self.path, self.to_json())
 
     def save_as(self, path: str | os.PathLike) -> None:
@@ -373,7 +373,7 @@ class RatingSession:
             self._times.pop((cmd.rater, cmd.component), None)
         else:
             votes[cmd.component] = cmd.after
-            self._times[(cmd.rater, cmd.component)] = _now()
+            self._times[(cmd.rater, cmd.component)] = utc_now()
 
     def _change(self, rater: str, component: int, after: Vote | None) -> Vote | None:
         self._check_open()
@@ -520,25 +520,16 @@ def _check_raters(raters: list[str], path: Path) -> list[str]:
     return names
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_session_json(path: Path) -> dict[str, Any]:
     data = read_json_file(path)
     if not isinstance(data, dict):
         raise InputError("not a DFECS rating session (expected a JSON object)", path)
     return data
 
 
-def _get(data: dict[str, Any], key: str, typ: type | tuple[type, ...], path: Path,
-         where: str | None = None) -> Any:
-    if key not in data:
-        raise InputError("missing", path, field=f"{where}.{key}" if where else key)
-    value = data[key]
-    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-        raise InputError(f"wrong type {type(value).__name__}", path,
-                         field=f"{where}.{key}" if where else key)
-    return value
 
 
-def _from_json(path: Path, data: dict[str, Any]) -> RatingSession:
+def session_from_json(path: Path, data: dict[str, Any]) -> RatingSession:
     if data.get("format") != SESSION_FORMAT:
         raise InputError(f"not a DFECS rating session (format {data.get('format')!r})", path,
                          field="format")
@@ -547,22 +538,22 @@ def _from_json(path: Path, data: dict[str, Any]) -> RatingSession:
         raise FormatVersionError(f"rating session format version {version} is not supported "
                                  f"(this app reads version {SESSION_FORMAT_VERSION})", path,
                                  field="format_version")
-    model = _get(data, "model", dict, path)
+    model = json_field(data, "model", dict, path)
     model_hash = model.get("hash")
     if model_hash is not None and not isinstance(model_hash, str):
         raise InputError("must be a string or null", path, field="model.hash")
-    components = _get(data, "components", list, path)
+    components = json_field(data, "components", list, path)
     if not components or not all(isinstance(c, str) for c in components):
         raise InputError("must be a non-empty list of names", path, field="components")
     k = len(components)
-    raters_raw = _get(data, "raters", list, path)
+    raters_raw = json_field(data, "raters", list, path)
     raters: list[str] = []
     orders: dict[str, list[int]] = {}
     for i, r in enumerate(raters_raw):
         if not isinstance(r, dict):
             raise InputError("must be an object", path, field=f"raters[{i}]")
-        name = _get(r, "name", str, path, f"raters[{i}]")
-        order = _get(r, "order", list, path, f"raters[{i}]")
+        name = json_field(r, "name", str, path, f"raters[{i}]")
+        order = json_field(r, "order", list, path, f"raters[{i}]")
         if sorted(order) != list(range(k)) or not all(isinstance(o, int) for o in order):
             raise InputError(f"must be a permutation of 0..{k - 1}", path,
                              field=f"raters[{i}].order")
@@ -581,22 +572,22 @@ def _from_json(path: Path, data: dict[str, Any]) -> RatingSession:
         components=components, raters=raters, orders=orders, seed=int(data.get("seed", 0)),
         tie=tie, blinded=bool(data.get("blinded", True)), closed=bool(data.get("closed", False)),
         created=str(data.get("created", "")), modified=str(data.get("modified", "")), pack=pack)
-    votes = _get(data, "votes", list, path)
+    votes = json_field(data, "votes", list, path)
     for i, v in enumerate(votes):
         where = f"votes[{i}]"
         if not isinstance(v, dict):
             raise InputError("must be an object", path, field=where)
-        rater = _get(v, "rater", str, path, where)
+        rater = json_field(v, "rater", str, path, where)
         if rater not in orders:
             raise InputError(f"unknown rater {rater!r}", path, field=f"{where}.rater")
-        comp = _get(v, "component", int, path, where)
+        comp = json_field(v, "component", int, path, where)
         if not 0 <= comp < k:
             raise InputError(f"component {comp} out of range 0..{k - 1}", path,
                              field=f"{where}.component")
         if comp in session._votes[rater]:
             raise InputError(f"duplicate vote of {rater!r} on {components[comp]!r}", path,
                              field=where)
-        val = _get(v, "vote", bool, path, where)
+        val = json_field(v, "vote", bool, path, where)
         points = v.get("points", [])
         if not isinstance(points, list) or not all(
                 isinstance(p, int) and not isinstance(p, bool) and 0 <= p < N_POINTS

@@ -53,3 +53,14 @@ def read_json_file(path: str | os.PathLike, what: str = "file") -> Any:
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg}, column {err.colno})", path,
                          line=err.lineno) from err
+
+def json_field(data: dict[str, Any], key: str, typ: type | tuple[type, ...], path: Path,
+               where: str | None = None) -> Any:
+    """``data[key]``, checked to be of type ``typ``; else an InputError naming ``where.key``."""
+    if key not in data:
+        raise InputError("missing", path, field=f"{where}.{key}" if where else key)
+    value = data[key]
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise InputError(f"wrong type {type(value).__name__}", path,
+                         field=f"{where}.{key}" if where else key)
+    return value

@@ -14,7 +14,7 @@ from pathlib import Path
 from dfecs_app.core.landmarks import N_POINTS
 from dfecs_app.core.ratings import Vote
 from dfecs_app.errors import InputError
-from dfecs_app.io.rating_session import _norm_name
+from dfecs_app.io.rating_session import normalize_name
 from dfecs_app.io.textfile import read_text_file
 
 __all__ = ["VOTE_TRUE", "VOTE_FALSE", "parse_vote", "read_votes_csv"]
@@ -83,7 +83,7 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
         if need not in cols:
             raise InputError(f"missing column {need!r} (header: {', '.join(header)})", path,
                              line=1, field=need)
-    known = {_norm_name(c): i for i, c in enumerate(components)} if components else None
+    known = {normalize_name(c): i for i, c in enumerate(components)} if components else None
     raw_rows: list[tuple[int, str, str, bool, tuple[int, ...], str, str]] = []
     seen: dict[tuple[str, str], int] = {}
     rater_order: list[str] = []
@@ -115,7 +115,7 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
         except ValueError as err:
             raise InputError(f"keypoints must be integers 0..{N_POINTS - 1}, got {points_text!r}",
                              path, line=line, field="points") from err
-        key = (_norm_name(comp), rater)
+        key = (normalize_name(comp), rater)
         if key in seen:
             raise InputError(f"duplicate vote of {rater!r} on {comp!r} (first on line "
                              f"{seen[key]})", path, line=line, field="component")
@@ -139,8 +139,8 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
                     raise InputError(f"component number {n} out of range 1..{len(names)}", path,
                                      line=line, field="component")
                 index_of[comp] = n - 1
-            elif _norm_name(comp) in known:
-                index_of[comp] = known[_norm_name(comp)]
+            elif normalize_name(comp) in known:
+                index_of[comp] = known[normalize_name(comp)]
             else:
                 raise InputError(f"unknown component {comp!r} (not in the model/session)", path,
                                  line=line, field="component")
@@ -154,7 +154,7 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
         names, index_of = [], {}
         by_norm: dict[str, int] = {}
         for _, comp, *_ in raw_rows:
-            nk = _norm_name(comp)
+            nk = normalize_name(comp)
             if nk not in by_norm:
                 by_norm[nk] = len(names)
                 names.append(comp)
