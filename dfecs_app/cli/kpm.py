@@ -4,6 +4,7 @@ Example::
 
     dfecs kpm Landmarks/ --neutral first --out ckplus_kpm.npz
     dfecs kpm tracks.csv --neutral auto --no-frontalize --out kpm.npz
+    dfecs kpm tracks.csv --anchors eyes --out kpm_bp4d_frame.npz
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 import numpy as np
 
 from dfecs_app.cli._common import npz_output, progress_bar
+from dfecs_app.core.geometry import standardized_mask
 from dfecs_app.core.kpm import compute_kpm
+from dfecs_app.core.landmarks import AFFINE_TARGETS_49, AFFINE_TARGETS_68, ANCHOR_CHOICES
 from dfecs_app.errors import MissingResourceError
 
 
@@ -54,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the unit sharing one neutral frame (default: sequence)")
     p.add_argument("--no-frontalize", action="store_true",
                    help="skip the landmark frontalization step")
+    jaw, eyes = (", ".join(map(str, t)) for t in (AFFINE_TARGETS_68, AFFINE_TARGETS_49))
+    p.add_argument("--anchors", choices=ANCHOR_CHOICES, default="auto",
+                   help=f"affine registration anchors: auto (default: per frame {jaw} when "
+                        f"all present, else BP4D's {eyes}), jaw ({jaw}; frames missing one "
+                        f"are dropped), or eyes ({eyes}; any data, e.g. to compare with "
+                        "BP4D-trained models)")
     p.add_argument("--frontalization-dir", metavar="DIR", default=None,
                    help="folder holding frontalization_weights_<68|66|49>.npy and "
                         "landmarks_mean_face_<68|66|49>.npy (default: $DFECS_FRONTALIZATION_DIR, "
@@ -79,13 +88,15 @@ def run(args: argparse.Namespace) -> int:
     weights = None
     if not args.no_frontalize:
         try:
-            weights = load_frontalization_for(table.mask, directory=args.frontalization_dir)
+            # only the weights of frames the chosen anchors can register are needed
+            usable = standardized_mask(table.mask, True, args.anchors).any(axis=1)
+            weights = load_frontalization_for(table.mask[usable], directory=args.frontalization_dir)
         except MissingResourceError as err:
             raise MissingResourceError(f"frontalization weights unavailable: {err}") from None
 
     with progress_bar("kpm") as state:
         kpm = compute_kpm(table, neutral=args.neutral, frontalization=weights,
-                          group_by=args.group_by, state=state)
+                          group_by=args.group_by, anchors=args.anchors, state=state)
     save_kpm(out, kpm)
 
     n_subjects = np.unique(kpm.subject).size
@@ -94,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {out}: {len(kpm)} KPMs x 136",
         f"  frames read: {len(table)}, dropped: {kpm.meta['n_dropped']}",
         f"  subjects: {n_subjects}, sequences: {n_sequences}, neutral: {args.neutral} per {args.group_by}",
+        f"  anchors: {args.anchors}",
         "  frontalization: " + ("off" if weights is None else ", ".join(f"{k}-point" for k in weights) or "none needed"),
         f"  keypoints known: {100.0 * kpm.mask.mean():.1f} %",
     ]

@@ -36,8 +36,12 @@ Pipeline (:func:`standardize`)
    rotating and scaling the face, and frontalizing the 49-point mean face returns it.
 
 2. **Six-parameter affine registration**: the least-squares affine map of the anchors onto
-   their targets (``landmarks.affine_targets_for(mask)``: 0, 16, 27, 33, 39, 42, or BP4D's
-   27, 33, 39, 42, 36, 45 when the jaw is missing), applied to all points.
+   their targets, applied to all points. The ``anchors`` option (``landmarks.ANCHOR_SETS``)
+   picks them: ``'auto'`` (default) per frame from its mask (``landmarks.affine_targets_for``:
+   the 'jaw' set 0, 16, 27, 33, 39, 42, or BP4D's 'eyes' set 27, 33, 39, 42, 36, 45 when a jaw
+   anchor is missing); ``'jaw'`` or ``'eyes'`` the same set for every frame (a frame missing
+   one of its anchors cannot be standardized). 'eyes' works on any data: it puts 68-point data
+   in the affine frame of BP4D-trained models.
 
 3. **Four-parameter similarity registration per part** (``landmarks.SIMILARITY_GROUPS``):
    right brow + eye on (36, 39), left brow + eye on (42, 45), jaw on (0, 16), the nose
@@ -84,10 +88,12 @@ import numpy as np
 from dfecs_app.core.landmarks import (
     AFFINE_TARGETS_49,
     AFFINE_TARGETS_68,
+    ANCHOR_SETS,
     LAYOUTS,
     N_POINTS,
     SIMILARITY_GROUPS,
     SIMILARITY_TARGETS,
+    check_anchors,
     layout_mask,
 )
 from dfecs_app.errors import MissingResourceError
@@ -197,25 +203,42 @@ def required_layouts(mask: np.ndarray) -> tuple[str, ...]:
     return tuple(name for name in FRONTALIZATION_LAYOUTS if name in found)
 
 
-def _affine_kind(mask: np.ndarray) -> np.ndarray:
-    """0: 68-point anchors present, 1: only BP4D's anchors, -1: neither (per frame)."""
+def _affine_kind(mask: np.ndarray, anchors: str = "auto") -> np.ndarray:
+    """0: registered on the 'jaw' anchors, 1: on the 'eyes' anchors, -1: cannot be (per frame)."""
     has68 = mask[:, list(AFFINE_TARGETS_68)].all(axis=1)
     has49 = mask[:, list(AFFINE_TARGETS_49)].all(axis=1)
+    if check_anchors(anchors) == "jaw":
+        return np.where(has68, 0, -1)
+    if anchors == "eyes":
+        return np.where(has49, 1, -1)
     return np.where(has68, 0, np.where(has49, 1, -1))
 
 
-def standardized_mask(mask: np.ndarray, frontalize: bool = False) -> np.ndarray:
+def _anchor_targets(targets: Mapping[int, tuple[float, float]] | None,
+                    anchors: str) -> Mapping[int, tuple[float, float]] | None:
+    """Targets for every frame: the given ones, the named ``anchors`` set, or None (per frame)."""
+    if check_anchors(anchors) == "auto":
+        return targets
+    if targets is not None:
+        raise ValueError("give either targets or a named anchors set, not both")
+    return ANCHOR_SETS[anchors]
+
+
+def standardized_mask(mask: np.ndarray, frontalize: bool = False, anchors: str = "auto") -> np.ndarray:
     """The points that :func:`standardize` returns, per frame.
 
     A point survives when it is present, belongs to the frame's frontalization layout (if
     frontalizing), and the anchors of its similarity group are present. A frame whose affine
-    anchors are missing (neither 0, 16, 27, 33, 39, 42 nor 27, 33, 39, 42, 36, 45), or that fits
-    no frontalization layout, cannot be standardized: its row is all False.
+    anchors are missing (with ``anchors='auto'`` neither 0, 16, 27, 33, 39, 42 nor 27, 33, 39,
+    42, 36, 45; else one of the named set), or that fits no frontalization layout, cannot be
+    standardized: its row is all False.
 
     Parameters
     ----------
     mask : ndarray of bool, shape (n, 68)
     frontalize : bool
+    anchors : {'auto', 'jaw', 'eyes'}
+        The affine anchor set (module docstring).
 
     Returns
     -------
@@ -228,7 +251,7 @@ def standardized_mask(mask: np.ndarray, frontalize: bool = False) -> np.ndarray:
             rows = layout == name
             mask[rows] &= layout_mask(name)
         mask[layout == ""] = False
-    mask[_affine_kind(mask) < 0] = False
+    mask[_affine_kind(mask, anchors) < 0] = False
     for group in SIMILARITY_GROUPS:
         lost = ~mask[:, list(group.anchors)].all(axis=1)
         mask[np.ix_(lost, list(group.points))] = False
@@ -450,6 +473,7 @@ def affine_matrix(
     points: np.ndarray,
     mask: np.ndarray,
     targets: Mapping[int, tuple[float, float]] | None = None,
+    anchors: str = "auto",
 ) -> np.ndarray:
     """The six-parameter least-squares affine map of each frame's anchors onto their targets.
 
@@ -458,8 +482,11 @@ def affine_matrix(
     points : ndarray, shape (n, 68, 2)
     mask : ndarray of bool, shape (n, 68)
     targets : dict {point index: (x, y)}, optional
-        Anchor targets for every frame. By default per frame ``affine_targets_for``: the
-        68-point anchors when present, else BP4D's jaw-free anchors.
+        Anchor targets for every frame. By default chosen by ``anchors``.
+    anchors : {'auto', 'jaw', 'eyes'}
+        A named set of ``landmarks.ANCHOR_SETS`` for every frame, or ``'auto'``: per frame
+        ``affine_targets_for``, the 68-point anchors when present, else BP4D's jaw-free
+        anchors. Not both a named set and ``targets``.
 
     Returns
     -------
@@ -473,6 +500,7 @@ def affine_matrix(
         If a frame lacks its anchors (filter with :func:`standardized_mask`).
     """
     points, mask = _check(points, mask)
+    targets = _anchor_targets(targets, anchors)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _affine_matrices(*_planar(points, mask), mask, targets)
 
@@ -481,12 +509,13 @@ def affine_register(
     points: np.ndarray,
     mask: np.ndarray,
     targets: Mapping[int, tuple[float, float]] | None = None,
+    anchors: str = "auto",
 ) -> np.ndarray:
     """Six-parameter least-squares affine registration of the anchors onto their targets.
 
     Parameters
     ----------
-    points, mask, targets
+    points, mask, targets, anchors
         As in :func:`affine_matrix`.
 
     Returns
@@ -501,6 +530,7 @@ def affine_register(
         If a frame lacks its anchors (filter with :func:`standardized_mask`).
     """
     points, mask = _check(points, mask)
+    targets = _anchor_targets(targets, anchors)
     x, y = _planar(points, mask)
     _affine_apply(x, y, _affine_matrices(x, y, mask, targets))
     x[~mask] = 0.0
@@ -566,23 +596,25 @@ def standardize_vec(
     points: np.ndarray,
     mask: np.ndarray,
     frontalization: FrontalizationLike | None = None,
+    anchors: str = "auto",
 ) -> np.ndarray:
     """:func:`standardize`, returned as ``(n, 136)`` vectors ``[x0..x67, y0..y67]``.
 
     A degenerate frame (all anchors on one line, or all points on one spot) comes out as NaN.
     """
     points, mask = _check(points, mask)
-    final = standardized_mask(mask, frontalization is not None)
+    final = standardized_mask(mask, frontalization is not None, anchors)
     bad = ~final.any(axis=1)
     if bad.any():
         raise ValueError(
-            f"{int(bad.sum())} frame(s) cannot be standardized (registration anchors or "
-            "frontalization layout points missing); filter them with standardized_mask"
+            f"{int(bad.sum())} frame(s) cannot be standardized (registration anchors "
+            f"[{anchors}] or frontalization layout points missing); filter them with "
+            "standardized_mask"
         )
     x, y = _planar(points, mask)
     layout = frontalization_layout(mask) if frontalization is not None else None
     weights = weights_by_layout(frontalization) if frontalization is not None else None
-    x, y = _standardize_planar(x, y, mask, layout, weights)
+    x, y = _standardize_planar(x, y, mask, layout, weights, anchors)
     out = np.concatenate([x, y], axis=1)
     out *= np.concatenate([final, final], axis=1)
     return out
@@ -594,10 +626,12 @@ def _standardize_planar(
     mask: np.ndarray,
     layout: np.ndarray | None,
     weights: dict[str, FrontalizationWeights] | None,
+    anchors: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The three steps on planar ``(n, 68)`` arrays of frames that can all be standardized.
 
-    ``layout`` is :func:`frontalization_layout` of ``mask`` (None without frontalization).
+    ``layout`` is :func:`frontalization_layout` of ``mask`` (None without frontalization);
+    ``anchors`` the affine anchor set (``'auto'``, ``'jaw'``, ``'eyes'``).
     Points outside :func:`standardized_mask` hold garbage: the caller masks them.
     """
     with np.errstate(divide="ignore", invalid="ignore"):  # degenerate shapes give NaN rows
@@ -606,7 +640,7 @@ def _standardize_planar(
             if not (layout == "68").all():
                 for name in ("66", "49"):
                     mask = np.where((layout == name)[:, None], mask & layout_mask(name), mask)
-        _affine_apply(x, y, _affine_matrices(x, y, mask, None))
+        _affine_apply(x, y, _affine_matrices(x, y, mask, _anchor_targets(None, anchors)))
         _similarity_planar(x, y, mask, SIMILARITY_TARGETS)
     return x, y
 
@@ -615,6 +649,7 @@ def standardize(
     points: np.ndarray,
     mask: np.ndarray,
     frontalization: FrontalizationLike | None = None,
+    anchors: str = "auto",
 ) -> np.ndarray:
     """Frontalization (if weights are given), affine, then per-part similarity registration.
 
@@ -625,12 +660,14 @@ def standardize(
     mask : ndarray of bool, shape (n, 68)
     frontalization : FrontalizationWeights or several, optional
         None skips frontalization.
+    anchors : {'auto', 'jaw', 'eyes'}
+        The affine anchor set (module docstring; ``landmarks.ANCHOR_SETS``).
 
     Returns
     -------
     ndarray of float64, shape (n, 68, 2)
         Standardized keypoints in the units of the authors' targets (jaw points 800 apart).
-        Points outside ``standardized_mask(mask, frontalization is not None)`` are 0.
+        Points outside ``standardized_mask(mask, frontalization is not None, anchors)`` are 0.
 
     Raises
     ------
@@ -639,7 +676,7 @@ def standardize(
     MissingResourceError
         If frames need frontalization weights of a layout that were not given.
     """
-    v = standardize_vec(points, mask, frontalization)
+    v = standardize_vec(points, mask, frontalization, anchors)
     return _unplanar(v[:, :N_POINTS], v[:, N_POINTS:])
 
 

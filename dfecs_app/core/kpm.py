@@ -42,6 +42,10 @@ from dfecs_app.core.geometry import (
     weights_by_layout,
 )
 from dfecs_app.core.landmarks import (
+    AFFINE_TARGETS_49,
+    AFFINE_TARGETS_68,
+    ANCHOR_CHOICES,
+    ANCHOR_LABELS,
     N_FEATURES,
     N_POINTS,
     LandmarkTable,
@@ -174,6 +178,7 @@ def compute_kpm(
     frontalization: FrontalizationLike | None = None,
     group_by: str = "sequence",
     neutral_overrides: Mapping[tuple[str, str], int] | None = None,
+    anchors: str = "auto",
     state: TaskState | None = None,
 ) -> KPMSet:
     """Standardize every frame (§2.1) and subtract its group's standardized neutral frame (§2.2).
@@ -190,6 +195,11 @@ def compute_kpm(
         The unit that shares one neutral frame.
     neutral_overrides : dict {(subject, sequence): frame id}, optional
         Explicit neutral frames; each names the frame, and so the group that contains it.
+    anchors : {'auto', 'jaw', 'eyes'}
+        Affine registration anchors (``landmarks.ANCHOR_SETS``): 'auto' per frame from its
+        mask (0, 16, 27, 33, 39, 42 when present, else BP4D's 27, 33, 39, 42, 36, 45); 'jaw'
+        or 'eyes' that set for every frame (frames missing one of its points are dropped).
+        Recorded in ``meta['options']['anchors']``.
     state : TaskState, optional
         Progress ('kpm' stage) and cancellation.
 
@@ -203,7 +213,7 @@ def compute_kpm(
     Raises
     ------
     InputError
-        Unknown ``neutral``/``group_by``, a neutral frame id absent from a group, or an
+        Unknown ``neutral``/``group_by``/``anchors``, no frame that can be standardized, a neutral frame id absent from a group, or an
         override naming a frame that is not in the table.
     MissingResourceError
         Frames need frontalization weights of a layout that were not given.
@@ -213,23 +223,27 @@ def compute_kpm(
         raise InputError(f"group_by must be 'sequence' or 'subject', got {group_by!r}", field="group_by")
     if isinstance(neutral, bool) or not (neutral in ("first", "auto") or isinstance(neutral, (int, np.integer))):
         raise InputError(f"neutral must be 'first', 'auto' or a frame number, got {neutral!r}", field="neutral")
+    if not isinstance(anchors, str) or anchors not in ANCHOR_CHOICES:
+        raise InputError(f"anchors must be one of {', '.join(ANCHOR_CHOICES)}, got {anchors!r}",
+                         field="anchors")
     frontalize = frontalization is not None
     notes: list[str] = list(table.notes)
 
     state.report("kpm", 0.0, "checking frames")
-    smask = standardized_mask(table.mask, frontalize)
+    smask = standardized_mask(table.mask, frontalize, anchors)
     keep = smask.any(axis=1)
     n_dropped = int((~keep).sum())
+    why = _anchors_text(anchors) + (" or the points of a frontalization layout" if frontalize else "")
     if n_dropped:
-        why = "registration anchors" + (" or the points of a frontalization layout" if frontalize else "")
         notes.append(f"dropped {n_dropped} of {len(table)} frame(s) missing the {why}")
     rows = np.flatnonzero(keep) if n_dropped else slice(None)
     n = len(table) - n_dropped
     if n == 0:
         raise InputError(
-            f"none of the {len(table)} frame(s) can be standardized (registration anchors"
-            + (" or frontalization layout points" if frontalize else "") + " missing)",
+            f"none of the {len(table)} frame(s) can be standardized: all miss the {why}"
+            + ("" if anchors == "auto" else "; try anchors 'auto' or 'eyes'"),
             path=str(table.source[0]) if len(table) else None,
+            field="anchors" if anchors != "auto" else None,
         )
     points, smask, in_mask = table.points[rows], smask[rows], table.mask[rows]
     subject, sequence, frame = table.subject[rows], table.sequence[rows], table.frame[rows]
@@ -240,7 +254,8 @@ def compute_kpm(
     for start in range(0, n, CHUNK):
         c = slice(start, min(n, start + CHUNK))
         x, y = _planar(points[c], in_mask[c])
-        x, y = _standardize_planar(x, y, in_mask[c], None if layout is None else layout[c], weights)
+        x, y = _standardize_planar(x, y, in_mask[c], None if layout is None else layout[c], weights,
+                                   anchors)
         std[c, :N_POINTS] = x
         std[c, N_POINTS:] = y
         state.report("kpm", 0.9 * c.stop / n, f"standardized {c.stop}/{n} frames")
@@ -277,6 +292,7 @@ def compute_kpm(
             "neutral": neutral if isinstance(neutral, str) else int(neutral),
             "group_by": group_by,
             "frontalize": frontalize,
+            "anchors": anchors,
             "neutral_overrides": [
                 [str(k[0]), str(k[1]), int(v)] for k, v in (neutral_overrides or {}).items()
             ],
@@ -298,6 +314,14 @@ def compute_kpm(
         "notes": notes,
     }
     return KPMSet(X=X, mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
+
+
+def _anchors_text(anchors: str) -> str:
+    """What a frame needs for the affine step, e.g. "registration anchors of the jaw set (...)"."""
+    if anchors == "auto":
+        both = " or ".join(", ".join(map(str, t)) for t in (AFFINE_TARGETS_68, AFFINE_TARGETS_49))
+        return f"registration anchors ({both})"
+    return f"registration anchors of the {ANCHOR_LABELS[anchors]}"
 
 
 def _neutral_rows(

@@ -142,15 +142,46 @@ SIMILARITY_GROUPS: tuple[PartRegistration, ...] = (
 )
 
 
-def affine_targets_for(mask: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
+#: The named affine anchor sets (the ``anchors`` option of ``geometry.standardize``,
+#: ``kpm.compute_kpm``, ``dfecs kpm --anchors`` and the Data panel): 'jaw' is the paper's
+#: 68-point set, 'eyes' BP4D's jaw-free set (usable on any data, e.g. to put 68-point data in
+#: the affine frame of BP4D-trained models). 'auto' is not a set: per frame, 'jaw' when all
+#: of its anchors are present, else 'eyes'.
+ANCHOR_SETS: dict[str, dict[int, tuple[float, float]]] = {
+    "jaw": AFFINE_TARGETS_68,
+    "eyes": AFFINE_TARGETS_49,
+}
+#: Values of the ``anchors`` option, default first.
+ANCHOR_CHOICES: tuple[str, ...] = ("auto", *ANCHOR_SETS)
+#: Human-readable name of each ``anchors`` choice (CLI help, GUI).
+ANCHOR_LABELS: dict[str, str] = {
+    "auto": "auto",
+    "jaw": f"jaw set ({', '.join(map(str, AFFINE_TARGETS_68))})",
+    "eyes": f"eye set ({', '.join(map(str, AFFINE_TARGETS_49))})",
+}
+
+
+def check_anchors(anchors: str) -> str:
+    """Return ``anchors`` if it is one of :data:`ANCHOR_CHOICES`, else raise ValueError."""
+    if not isinstance(anchors, str) or anchors not in ANCHOR_CHOICES:
+        raise ValueError(f"anchors must be one of {', '.join(ANCHOR_CHOICES)}, got {anchors!r}")
+    return anchors
+
+
+def affine_targets_for(mask: np.ndarray | None = None,
+                       anchors: str = "auto") -> dict[int, tuple[float, float]]:
     """Return the affine anchor targets usable for a point mask.
 
     Parameters
     ----------
     mask : ndarray of bool, shape (68,), optional
-        Present keypoints. The 68-point anchors are used when all of them are present,
-        otherwise BP4D's jaw-free anchors.
+        Present keypoints. With ``anchors='auto'`` the 68-point anchors are used when all of
+        them are present, otherwise BP4D's jaw-free anchors.
+    anchors : {'auto', 'jaw', 'eyes'}
+        A named set of :data:`ANCHOR_SETS` is returned whatever the mask.
     """
+    if check_anchors(anchors) != "auto":
+        return ANCHOR_SETS[anchors]
     if mask is None or all(mask[i] for i in AFFINE_TARGETS_68):
         return AFFINE_TARGETS_68
     return AFFINE_TARGETS_49

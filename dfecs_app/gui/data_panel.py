@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dfecs_app.core.landmarks import LandmarkTable
+from dfecs_app.core.landmarks import ANCHOR_CHOICES, ANCHOR_LABELS, LandmarkTable
 from dfecs_app.errors import MissingResourceError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
@@ -213,14 +213,24 @@ class DataPanel(QWidget):
         self.frontalize_check.setToolTip("Vonikakis & Winkler landmark frontalization before "
                                          "registration (weights downloaded once)")
         self.frontalize_check.toggled.connect(self.document.set_frontalize)
-        self.anchors_label = QLabel("Anchors: 0, 16, 27, 33, 39, 42 (BP4D: 27, 33, 39, 42, 36, 45)")
-        self.anchors_label.setToolTip("Six-parameter affine registration anchors, chosen from "
-                                      "the points each frame carries")
+        self.anchors_combo = QComboBox()
+        for key in ANCHOR_CHOICES:
+            self.anchors_combo.addItem(ANCHOR_LABELS[key], key)
+        self.anchors_combo.setCurrentIndex(self.anchors_combo.findData(self.document.anchors))
+        self.anchors_combo.setToolTip(
+            "Six-parameter affine registration anchors. auto: per frame the jaw set when all "
+            "its points are present, else the eye set (BP4D). jaw set: frames missing one of "
+            "its points are dropped. eye set: any data, in the frame of BP4D-trained models.")
+        self.anchors_combo.activated.connect(
+            lambda i: self.document.set_anchors(self.anchors_combo.itemData(i)))
+        self.anchors_label = QLabel("Anchor&s:")
+        self.anchors_label.setBuddy(self.anchors_combo)
         self.compute_button = QPushButton("&Compute KPMs")
         self.compute_button.clicked.connect(self.compute_kpms)
         self.kpm_label = QLabel("KPMs: none")
         for w in (QLabel("Neutral frame:"), self.neutral_combo, self.pick_button,
-                  self.unpick_button, self.frontalize_check, self.anchors_label):
+                  self.unpick_button, self.frontalize_check, self.anchors_label,
+                  self.anchors_combo):
             bl.addWidget(w)
         bl.addStretch(1)
         bl.addWidget(self.kpm_label)
@@ -324,7 +334,7 @@ class DataPanel(QWidget):
         self._set_busy(True)
         self._worker = start_worker(
             compute_project_kpms, table, doc.neutral_rule, dict(doc.neutral_overrides),
-            doc.frontalize, name="computing KPMs",
+            doc.frontalize, doc.anchors, name="computing KPMs",
             on_returned=self._on_kpm,
             on_errored=self._on_kpm_error,
             on_finished=lambda: self._set_busy(False),
@@ -370,6 +380,8 @@ class DataPanel(QWidget):
         self.frontalize_check.blockSignals(True)
         self.frontalize_check.setChecked(self.document.frontalize)
         self.frontalize_check.blockSignals(False)
+        self.anchors_combo.setCurrentIndex(max(0, self.anchors_combo.findData(
+            self.document.anchors)))
         self.neutral_combo.setCurrentIndex(max(0, self.neutral_combo.findData(
             self.document.neutral_rule)))
         self._refresh_kpm_label()
@@ -432,7 +444,7 @@ class DataPanel(QWidget):
         self.raw_plot.setTitle(RAW_TITLE)
         self.std_plot.setTitle(KPM_TITLE if kpm_mode else STD_TITLE)
         self.raw_notice.setText("")
-        for w in (self.neutral_combo, self.frontalize_check):
+        for w in (self.neutral_combo, self.frontalize_check, self.anchors_combo):
             w.setEnabled(not kpm_mode)
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -532,8 +544,9 @@ class DataPanel(QWidget):
         try:
             from dfecs_app.core.geometry import standardize, standardized_mask
 
-            std = standardize(pts[None], mask[None])[0]
-            self.std_face.set_face(std, standardized_mask(mask[None])[0])
+            anchors = self.document.anchors
+            std = standardize(pts[None], mask[None], anchors=anchors)[0]
+            self.std_face.set_face(std, standardized_mask(mask[None], anchors=anchors)[0])
             self.std_plot.getPlotItem().autoRange()
         except ValueError as err:
             self.std_face.set_face(None)
@@ -613,20 +626,22 @@ class DataPanel(QWidget):
 
 def compute_project_kpms(table: LandmarkTable, rule: str,
                          overrides: dict[tuple[str, str], int], frontalize: bool,
-                         state: Any = None) -> Any:
+                         anchors: str = "auto", state: Any = None) -> Any:
     """KPMs of a table as ``dfecs kpm`` computes them, with the GUI's neutral choices.
 
-    Frontalization weights of the layouts present are loaded here (in the worker: a first
-    use may download them); a :class:`MissingResourceError` reaches the panel, which offers
-    to continue without frontalization.
+    Frontalization weights of the layouts of the frames the ``anchors`` can register are
+    loaded here (in the worker: a first use may download them); a
+    :class:`MissingResourceError` reaches the panel, which offers to continue without
+    frontalization.
     """
-    from dfecs_app.core.geometry import frontalization_layout
+    from dfecs_app.core.geometry import frontalization_layout, standardized_mask
     from dfecs_app.core.kpm import compute_kpm
     from dfecs_app.io.frontalization_weights import load_frontalization_set
 
     weights = None
     if frontalize:
-        layouts = sorted(set(frontalization_layout(table.mask).tolist()) - {""})
+        usable = standardized_mask(table.mask, True, anchors).any(axis=1)
+        layouts = sorted(set(frontalization_layout(table.mask[usable]).tolist()) - {""})
         weights = load_frontalization_set(layouts) if layouts else None
     return compute_kpm(table, neutral=rule, frontalization=weights,
-                       neutral_overrides=overrides or None, state=state)
+                       neutral_overrides=overrides or None, anchors=anchors, state=state)

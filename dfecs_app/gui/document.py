@@ -36,6 +36,8 @@ class ProjectDocument(QObject):
         Neutral frames picked by hand; they win over the rule.
     frontalize : bool
         Whether landmark frontalization is part of the corrections.
+    anchors : {'auto', 'jaw', 'eyes'}
+        Affine registration anchors (``landmarks.ANCHOR_SETS``; ``compute_kpm(anchors=)``).
     kpm : KPMSet or None
         Training KPMs, ``X`` (n, 136).
     neutral_image : ndarray of uint8, shape (h, w, 3), or None
@@ -80,6 +82,7 @@ class ProjectDocument(QObject):
         self.neutral_rule = "first"
         self.neutral_overrides: dict[tuple[str, str], int] = {}
         self.frontalize = True
+        self.anchors = "auto"
         self.kpm: Any = None
         self.neutral_image: np.ndarray | None = None
         self.neutral_image_path: str | None = None
@@ -139,6 +142,12 @@ class ProjectDocument(QObject):
     def set_frontalize(self, on: bool) -> None:
         if on != self.frontalize:
             self.frontalize = bool(on)
+            self.set_dirty()
+            self.dataChanged.emit()
+
+    def set_anchors(self, anchors: str) -> None:
+        if anchors != self.anchors:
+            self.anchors = str(anchors)
             self.set_dirty()
             self.dataChanged.emit()
 

@@ -4,7 +4,7 @@ The project file format belongs to :mod:`dfecs_app.io.project`; this module only
 document's fields onto it and back:
 
 * landmark data -> a ``landmarks`` dataset (paths, format, neutral rule and picked frames,
-  frontalization) plus its computed KPMs as a ``kpm`` dataset named ``"<name> KPMs"`` (stored
+  frontalization, anchors) plus its computed KPMs as a ``kpm`` dataset named ``"<name> KPMs"`` (stored
   in the project's sidecar folder, so reopening does not recompute them);
 * the demo's synthetic KPMs -> a ``synthetic`` dataset (regenerated from its parameters);
 * KPMs loaded from a file -> a ``kpm`` dataset referencing it;
@@ -43,18 +43,18 @@ def to_project(doc: ProjectDocument) -> Any:
         datasets.append(Dataset(name="data", kind="landmarks", paths=list(doc.data_paths),
                                 format=doc.data_format, neutral=doc.neutral_rule,
                                 neutral_overrides=dict(doc.neutral_overrides),
-                                frontalization=bool(doc.frontalize)))
+                                frontalization=bool(doc.frontalize), anchors=doc.anchors))
     if doc.kpm is not None:
         if source.get("kind") == "synthetic":
             datasets.append(Dataset(name="demo", kind="synthetic",
                                     params=dict(source.get("params", {})),
-                                    frontalization=bool(doc.frontalize)))
+                                    frontalization=bool(doc.frontalize), anchors=doc.anchors))
         elif source.get("kind") == "kpm" and source.get("path"):
             datasets.append(Dataset(name="data" + KPM_SUFFIX, kind="kpm",
                                     paths=[Path(source["path"])]))
         else:
             datasets.append(Dataset(name="data" + KPM_SUFFIX, kind="kpm", kpm=doc.kpm,
-                                    frontalization=bool(doc.frontalize)))
+                                    frontalization=bool(doc.frontalize), anchors=doc.anchors))
     neutral = None
     if doc.neutral_image is not None or doc.neutral_landmarks is not None:
         neutral = NeutralFace(
@@ -106,6 +106,7 @@ def from_project(doc: ProjectDocument, project: Any) -> None:
             doc.neutral_rule = d.neutral if isinstance(d.neutral, str) else "first"
             doc.neutral_overrides = dict(d.neutral_overrides)
             doc.frontalize = bool(d.frontalization)
+            doc.anchors = d.anchors
             if d.paths:
                 doc.table = read_landmarks([str(p) for p in d.paths], format=d.format)
         elif d.kind == "kpm":
@@ -117,6 +118,7 @@ def from_project(doc: ProjectDocument, project: Any) -> None:
 
             doc.kpm = d.kpm if d.kpm is not None else demo_kpm(**d.params)
             doc.frontalize = bool(d.frontalization)
+            doc.anchors = d.anchors
             doc.extra["kpm_source"] = {"kind": "synthetic", "params": dict(d.params)}
     nf = project.neutral_face
     if nf is not None:
@@ -178,7 +180,7 @@ def load_demo_into(doc: ProjectDocument) -> None:
 
 def _adopt(doc: ProjectDocument, staged: ProjectDocument) -> None:
     for key in ("data_paths", "data_format", "table", "neutral_rule", "neutral_overrides",
-                "frontalize", "kpm", "neutral_image", "neutral_image_path", "neutral_landmarks",
+                "frontalize", "anchors", "kpm", "neutral_image", "neutral_image_path", "neutral_landmarks",
                 "model", "train_params", "test_sets", "baselines", "sessions", "extra"):
         setattr(doc, key, getattr(staged, key))
     staged.deleteLater()

@@ -61,7 +61,7 @@ import numpy as np
 from dfecs_app import __version__
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.kpm import KPMSet
-from dfecs_app.core.landmarks import N_POINTS
+from dfecs_app.core.landmarks import ANCHOR_CHOICES, N_POINTS
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic, write_json_atomic
 from dfecs_app.io.resources import builtin_name, is_builtin, resolve_builtin
@@ -108,6 +108,9 @@ class Dataset:
         Neutral frames picked by hand (win over the rule).
     frontalization : bool
         Landmark frontalization on/off (affine and per-part similarity registration always run).
+    anchors : {'auto', 'jaw', 'eyes'}
+        Affine registration anchors of :func:`~dfecs_app.core.kpm.compute_kpm`
+        (``landmarks.ANCHOR_SETS``). Project files without the key load as ``'auto'``.
     group_by : {'sequence', 'subject'}
         The unit sharing one neutral frame.
     params : dict
@@ -124,6 +127,7 @@ class Dataset:
     neutral: str | int = "first"
     neutral_overrides: dict[tuple[str, str], int] = field(default_factory=dict)
     frontalization: bool = True
+    anchors: str = "auto"
     group_by: str = "sequence"
     params: dict[str, Any] = field(default_factory=dict)
     kpm: KPMSet | None = field(default=None, compare=False, repr=False)
@@ -135,6 +139,8 @@ class Dataset:
             raise ValueError(f"neutral must be 'first', 'auto' or a frame number, got {self.neutral!r}")
         if self.group_by not in ("sequence", "subject"):
             raise ValueError(f"group_by must be 'sequence' or 'subject', got {self.group_by!r}")
+        if self.anchors not in ANCHOR_CHOICES:
+            raise ValueError(f"anchors must be one of {ANCHOR_CHOICES}, got {self.anchors!r}")
         self.paths = [Path(p) for p in self.paths]
 
 
@@ -552,6 +558,7 @@ def _to_json(p: Project, base: Path) -> dict[str, Any]:
                     for (s, q), f in sorted(d.neutral_overrides.items())
                 ],
                 "frontalization": bool(d.frontalization),
+                "anchors": d.anchors,
                 "group_by": d.group_by,
                 "params": d.params,
             }
@@ -684,6 +691,8 @@ def load_project(path: str | os.PathLike) -> Project:
             neutral=neutral,
             neutral_overrides=overrides,
             frontalization=f.get(d, "frontalization", where, (bool,), True),
+            anchors=f.get(d, "anchors", where, (str,), "auto", lambda v: v in ANCHOR_CHOICES,
+                          "one of " + ", ".join(map(repr, ANCHOR_CHOICES))),
             group_by=f.get(d, "group_by", where, (str,), "sequence",
                            lambda v: v in ("sequence", "subject"), "'sequence' or 'subject'"),
             params=f.get(d, "params", where, (dict,), {}),
