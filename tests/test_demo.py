@@ -70,7 +70,9 @@ def test_demo_kpm_is_the_generator_output_and_deterministic():
     np.testing.assert_array_equal(kpm.X, X)
     np.testing.assert_array_equal(kpm.mask, mask)
     assert kpm.X.shape == (300, 136) and len(kpm.subject) == 300
-    assert kpm.meta["synthetic"] == {"n_samples": 300, "random_state": 4}
+    gen = kpm.meta["synthetic"]
+    assert gen["n_samples"] == 300 and gen["random_state"] == 4 and gen["n_subjects"] == 20
+    assert len(set(kpm.subject)) == 20  # the generator's subjects, not one "synthetic" block
     np.testing.assert_array_equal(demo_kpm(300, random_state=4).X, kpm.X)
     other = demo_kpm(300, random_state=5, missing="bp4d")
     assert not other.mask[:, :17].any()

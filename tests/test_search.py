@@ -152,3 +152,15 @@ def test_ffm_bp4d_jaw_is_na():
     assert "jaw" not in m.part_models_
     assert np.all(m.components_[:, PART_FEATURES["jaw"]] == 0)
     assert m.ve_train_ >= 95.0
+
+
+def test_synthetic_kpm_set_is_the_same_draw_with_subjects():
+    from dfecs_app.core.synthetic import make_kpm_dataset, make_kpm_set
+
+    X, mask, _, _ = make_kpm_dataset(400, n_subjects=7, missing="bp4d", random_state=5)
+    kset = make_kpm_set(400, n_subjects=7, missing="bp4d", random_state=5)
+    np.testing.assert_array_equal(kset.X, X)
+    np.testing.assert_array_equal(kset.mask, mask)
+    assert sorted(set(kset.subject)) == [f"S{i}" for i in range(1, 8)]
+    for s in set(kset.subject):  # frames count up within each subject
+        assert kset.frame[kset.subject == s].tolist() == list(range((kset.subject == s).sum()))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import FACE_PARTS, N_POINTS, PART_NAMES, layout_mask, points_to_vec
 
 N_LIBRARY = 20
@@ -218,44 +219,16 @@ def _random_motion(rng: np.random.RandomState, F: np.ndarray) -> np.ndarray:
     return m
 
 
-def make_kpm_dataset(
+def _draw(
     n_samples: int,
-    *,
-    n_components: int = 16,
-    n_subjects: int = 20,
-    noise: float = 0.5,
-    missing: str | None = None,
-    neutral_fraction: float = 0.15,
-    random_state: int | np.random.RandomState | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Draw KPMs from known sparse, non-negative, part-localised components.
-
-    Parameters
-    ----------
-    n_samples : int
-    n_components : int
-        Number of true components ``q`` (the first ``min(q, 20)`` are the hand-made motions).
-    n_subjects : int
-        Subjects, each with its own per-component amplitude.
-    noise : float
-        Standard deviation of the tracking noise, in KPM units.
-    missing : {None, 'bp4d', 'disfa'}
-        Remove BP4D's or DISFA's missing keypoints.
-    neutral_fraction : float
-        Fraction of frames with no motion (codes all 0).
-    random_state : int, RandomState or None
-
-    Returns
-    -------
-    X : ndarray, shape (n_samples, 136)
-        KPMs ``[x0..x67, y0..y67]``; missing entries are 0.
-    mask : ndarray of bool, shape (n_samples, 68)
-        Present keypoints.
-    true_components : ndarray, shape (n_components, 136)
-        The generating motions (at intensity 1).
-    codes : ndarray, shape (n_samples, n_components)
-        The generating non-negative codes (``X ≈ codes @ true_components``).
-    """
+    n_components: int,
+    n_subjects: int,
+    noise: float,
+    missing: str | None,
+    neutral_fraction: float,
+    random_state: int | np.random.RandomState | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`make_kpm_dataset`'s draw, plus the subject index of each sample."""
     rng = check_random_state(random_state)
     n_samples = int(n_samples)
     q = int(n_components)
@@ -295,4 +268,79 @@ def make_kpm_dataset(
         raise ValueError(f"missing must be None, 'bp4d' or 'disfa', got {missing!r}")
     mask = np.broadcast_to(pmask, (n_samples, N_POINTS)).copy()
     X[:, ~np.concatenate([pmask, pmask])] = 0.0
+    return X, mask, true_components, codes, subject
+
+
+def make_kpm_dataset(
+    n_samples: int,
+    *,
+    n_components: int = 16,
+    n_subjects: int = 20,
+    noise: float = 0.5,
+    missing: str | None = None,
+    neutral_fraction: float = 0.15,
+    random_state: int | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw KPMs from known sparse, non-negative, part-localised components.
+
+    Parameters
+    ----------
+    n_samples : int
+    n_components : int
+        Number of true components ``q`` (the first ``min(q, 20)`` are the hand-made motions).
+    n_subjects : int
+        Subjects, each with its own per-component amplitude.
+    noise : float
+        Standard deviation of the tracking noise, in KPM units.
+    missing : {None, 'bp4d', 'disfa'}
+        Remove BP4D's or DISFA's missing keypoints.
+    neutral_fraction : float
+        Fraction of frames with no motion (codes all 0).
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, 136)
+        KPMs ``[x0..x67, y0..y67]``; missing entries are 0.
+    mask : ndarray of bool, shape (n_samples, 68)
+        Present keypoints.
+    true_components : ndarray, shape (n_components, 136)
+        The generating motions (at intensity 1).
+    codes : ndarray, shape (n_samples, n_components)
+        The generating non-negative codes (``X ≈ codes @ true_components``).
+    """
+    X, mask, true_components, codes, _ = _draw(
+        n_samples, n_components, n_subjects, noise, missing, neutral_fraction, random_state)
     return X, mask, true_components, codes
+
+
+def make_kpm_set(
+    n_samples: int,
+    *,
+    n_components: int = 16,
+    n_subjects: int = 20,
+    noise: float = 0.5,
+    missing: str | None = None,
+    neutral_fraction: float = 0.15,
+    random_state: int | np.random.RandomState | None = None,
+) -> KPMSet:
+    """The draw of :func:`make_kpm_dataset` (same arguments, same numbers) as a :class:`KPMSet`.
+
+    Subjects are ``"S01"``, ``"S02"``, ... (each with its own per-component amplitudes), one
+    sequence ``"synthetic"`` each, frames numbered in order of appearance; ``meta`` records the
+    generator's arguments.
+    """
+    X, mask, _, _, subject = _draw(n_samples, n_components, n_subjects, noise, missing,
+                                   neutral_fraction, random_state)
+    width = len(str(n_subjects))
+    names = np.array([f"S{i + 1:0{width}d}" for i in range(n_subjects)])[subject]
+    frame = np.zeros(len(subject), dtype=np.int64)
+    for i in np.unique(subject):
+        rows = subject == i
+        frame[rows] = np.arange(rows.sum())
+    generator = {"n_samples": int(n_samples), "n_components": int(n_components),
+                 "n_subjects": int(n_subjects), "noise": float(noise), "missing": missing,
+                 "neutral_fraction": float(neutral_fraction),
+                 "random_state": random_state if isinstance(random_state, int) else None}
+    return KPMSet(X=X, mask=mask, subject=names, sequence=np.full(len(subject), "synthetic"),
+                  frame=frame, meta={"sources": ["dfecs_app.core.synthetic"], "synthetic": generator})

@@ -4,7 +4,7 @@
   with its 68 landmarks detected once by dlib (``resources/demo/``, made by
   ``packaging/make_demo_resources.py``; see ``resources/demo/README.md``).
 * The KPM set comes from the project's own generator,
-  :func:`dfecs_app.core.synthetic.make_kpm_dataset`: sparse, non-negative, part-localised
+  :func:`dfecs_app.core.synthetic.make_kpm_set`: sparse, non-negative, part-localised
   FACS-like motions in standardized units, small enough that the FFM trains in seconds.
 
 Resources are looked up in ``demo/`` of :func:`dfecs_app.io.resources.resources_dir`
@@ -79,7 +79,7 @@ def demo_neutral_face() -> tuple[np.ndarray, np.ndarray]:
 
 
 def demo_kpm(n_samples: int = DEMO_N_SAMPLES, random_state: int = 0, **params) -> KPMSet:
-    """A synthetic KPM set from :func:`~dfecs_app.core.synthetic.make_kpm_dataset`.
+    """A synthetic KPM set from :func:`~dfecs_app.core.synthetic.make_kpm_set`.
 
     Parameters
     ----------
@@ -92,22 +92,15 @@ def demo_kpm(n_samples: int = DEMO_N_SAMPLES, random_state: int = 0, **params) -
     Returns
     -------
     KPMSet
-        ``X`` (n_samples, 136) in standardized units. The generator does not say which
-        subject drew each row, so the set is one subject ``"synthetic"``, one sequence
-        ``"demo"``, frames 0..n-1. ``meta['synthetic']`` records the generator parameters
-        (what a project's ``synthetic`` dataset stores to regenerate it).
+        ``X`` (n_samples, 136) in standardized units, subjects ``S01``.. of the generator.
+        ``meta['synthetic']`` records the generator parameters (what a project's
+        ``synthetic`` dataset stores to regenerate it).
     """
-    from dfecs_app.core.synthetic import make_kpm_dataset
+    from dfecs_app.core.synthetic import make_kpm_set
 
-    X, mask, _, _ = make_kpm_dataset(int(n_samples), random_state=random_state, **params)
-    n = X.shape[0]
-    generator = {"n_samples": int(n_samples), "random_state": random_state, **params}
-    return KPMSet(
-        X=X, mask=mask, subject=np.full(n, "synthetic"), sequence=np.full(n, "demo"),
-        frame=np.arange(n),
-        meta={"sources": ["dfecs_app.core.synthetic.make_kpm_dataset"], "synthetic": generator,
-              "notes": ["synthetic demo data (known sparse non-negative part-localised AUs)"]},
-    )
+    kpm = make_kpm_set(int(n_samples), random_state=random_state, **params)
+    kpm.meta["notes"] = ["synthetic demo data (known sparse non-negative part-localised AUs)"]
+    return kpm
 
 
 def demo_project() -> Project:

@@ -128,20 +128,27 @@ def test_demo_kpm_dataset_is_listed_without_raw_landmarks(demo_window, qtbot) ->
     datasets = panel.datasets_tree
     assert datasets.topLevelItemCount() == 1
     row = [datasets.topLevelItem(0).text(c) for c in range(datasets.columnCount())]
-    assert row == ["demo KPMs", "synthetic", "1500", "1", "none"]
+    assert row == ["demo KPMs", "synthetic", "1500", "20", "none"]
     assert panel.current_dataset() == "kpm"
-    assert panel.tree.topLevelItemCount() == 1 and panel.tree.topLevelItem(0).text(2) == "1500"
-    assert panel.frame_slider.isEnabled() and panel.frame_slider.maximum() == 1499
+    # one row per generator subject, their frame counts adding up to the 1500 rows
+    assert panel.tree.topLevelItemCount() == 20
+    assert sum(int(panel.tree.topLevelItem(i).text(2)) for i in range(20)) == 1500
+    # the scrubber runs over the selected subject's rows (the first listed, by appearance)
+    first = panel.tree.topLevelItem(0).text(0)
+    assert first == kpm.subject[0]
+    s01 = np.flatnonzero(kpm.subject == first)
+    assert panel.frame_slider.isEnabled() and panel.frame_slider.maximum() == len(s01) - 1
     assert not panel.pick_button.isEnabled()  # no frames to pick a neutral from
     assert "not available" in panel.raw_notice.toPlainText()
     assert "raw landmarks are not available" in panel.frame_label.text()
     assert len(panel.raw_face.neutral.points()) == 0  # nothing drawn as raw landmarks
 
     panel.frame_slider.setValue(40)
+    assert panel.current_row() == s01[40]
     xs, ys = panel.std_face.moved.getData()
-    moved = neutral_face() + KPM_ARROW_SCALE * vec_to_points(kpm.X[40])
+    moved = neutral_face() + KPM_ARROW_SCALE * vec_to_points(kpm.X[s01[40]])
     np.testing.assert_allclose(np.c_[xs, ys], moved)
-    assert "row 40 (41 of 1500)" in panel.frame_label.text()
+    assert f"{first} / synthetic: row 40 (41 of {len(s01)})" in panel.frame_label.text()
 
 
 def test_loaded_kpm_file_is_listed_beside_the_landmarks(window, qtbot, shared_data,
