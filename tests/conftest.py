@@ -75,3 +75,19 @@ def no_thread_left(qapp):  # noqa: ANN001, ANN201 - pytest-qt's QApplication
     assert not left, f"test left worker threads running: {left}"
     assert pool_busy == 0, f"test left {pool_busy} QThreadPool thread(s) busy"
     assert not extra, f"test left Python threads running: {extra}"
+
+
+@pytest.fixture(scope="session")
+def track(shared_data):
+    """``(72, 68, 2)`` points of the real dlib track ``tracks/single_face_dlib68.csv`` (pixels)."""
+    from dfecs_app.io.readers import read_landmarks
+
+    return read_landmarks([shared_data / "tracks" / "single_face_dlib68.csv"]).points
+
+
+@pytest.fixture(scope="session")
+def weights(shared_data):
+    """The frontalization weights of every layout, by layout ('68', '66', '49'), from ../shared."""
+    from dfecs_app.io.frontalization_weights import load_frontalization_set
+
+    return load_frontalization_set(("68", "66", "49"), directory=shared_data / "frontalization")

@@ -172,7 +172,6 @@ def test_jaw_on_bp4d_data_drops_every_frame_with_a_clear_note(table):
 def dfecs(monkeypatch, *argv: str) -> int:
     from dfecs_app.cli import main as cli_main
 
-    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("kpm",))
     return cli_main.main(list(argv))
 
 

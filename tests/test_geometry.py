@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,27 +12,8 @@ from hypothesis import strategies as st
 from dfecs_app.core import geometry as G
 from dfecs_app.core import landmarks as L
 from dfecs_app.errors import MissingResourceError
-from dfecs_app.io.frontalization_weights import load_frontalization_set
 
 HYP = settings(max_examples=25, deadline=None, derandomize=True)
-
-
-def read_track(path: Path) -> np.ndarray:
-    """``(n, 68, 2)`` points of a ``dfecs track`` CSV (x_0..x_67, y_0..y_67 columns)."""
-    arr = np.genfromtxt(path, delimiter=",", names=True)
-    x = np.stack([arr[f"x_{i}"] for i in range(68)], axis=1)
-    y = np.stack([arr[f"y_{i}"] for i in range(68)], axis=1)
-    return np.stack([x, y], axis=-1)
-
-
-@pytest.fixture(scope="module")
-def track(shared_data) -> np.ndarray:
-    return read_track(shared_data / "tracks" / "single_face_dlib68.csv")
-
-
-@pytest.fixture(scope="module")
-def weights() -> dict[str, G.FrontalizationWeights]:
-    return load_frontalization_set(("68", "66", "49"))
 
 
 def similarity(points: np.ndarray, angle: float, scale: float, shift: tuple[float, float]) -> np.ndarray:

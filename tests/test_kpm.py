@@ -23,24 +23,6 @@ HYP = settings(max_examples=15, deadline=None, derandomize=True)
 FACE_SIZE = 800.0  # jaw anchors 0 and 16 are 800 units apart after registration
 
 
-def read_track(path: Path) -> np.ndarray:
-    """``(n, 68, 2)`` points of a ``dfecs track`` CSV (x_0..x_67, y_0..y_67 columns)."""
-    arr = np.genfromtxt(path, delimiter=",", names=True)
-    x = np.stack([arr[f"x_{i}"] for i in range(68)], axis=1)
-    y = np.stack([arr[f"y_{i}"] for i in range(68)], axis=1)
-    return np.stack([x, y], axis=-1)
-
-
-@pytest.fixture(scope="module")
-def track(shared_data) -> np.ndarray:
-    return read_track(shared_data / "tracks" / "single_face_dlib68.csv")
-
-
-@pytest.fixture(scope="module")
-def weights():
-    return FW.load_frontalization_set(("68", "66", "49"))
-
-
 def two_subjects(track: np.ndarray) -> L.LandmarkTable:
     """The real man as subject A (all frames) and, mirrored and stretched, subject B."""
     b = track[10:50].copy()
@@ -405,35 +387,26 @@ def test_missing_weights_say_how_to_proceed(tmp_path, monkeypatch):
 # dfecs kpm
 # ---------------------------------------------------------------------------------------------
 def dfecs(monkeypatch, *argv: str) -> int:
-    """Run the real ``dfecs`` entry point with only the ``kpm`` command registered."""
+    """Run the real ``dfecs`` entry point in-process; returns the exit code."""
     from dfecs_app.cli import main as cli_main
 
-    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("kpm",))
     return cli_main.main(list(argv))
 
 
-@pytest.fixture
-def readers_ready():
-    try:
-        from dfecs_app.io.readers import read_landmarks  # noqa: F401
-    except ImportError:
-        pytest.skip("dfecs_app.io.readers is not assembled yet")
-
-
-def test_cli_writes_a_kpm_file_and_a_summary(readers_ready, shared_data, tmp_path, monkeypatch, capsys):
+def test_cli_writes_a_kpm_file_and_a_summary(track, shared_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "kpm.npz"
     src = shared_data / "tracks" / "single_face_dlib68.csv"
     assert dfecs(monkeypatch, "kpm", str(src), "--neutral", "first", "--out", str(out)) == 0
     summary = capsys.readouterr().out
     assert "72 KPMs" in summary and "subjects: 1" in summary and "frontalization: 68-point" in summary
     kpm = load_kpm(out)
-    table = L.LandmarkTable.from_frames(read_track(src), subject="x", sequence="y", source=str(src))
+    table = L.LandmarkTable.from_frames(track, subject="x", sequence="y", source=str(src))
     expected = compute_kpm(table, frontalization=FW.load_frontalization_weights("68"))
     np.testing.assert_allclose(kpm.X, expected.X, atol=1e-9)
     assert kpm.meta["options"]["frontalize"] is True
 
 
-def test_cli_errors_are_one_line_and_write_nothing(readers_ready, shared_data, tmp_path, monkeypatch, capsys):
+def test_cli_errors_are_one_line_and_write_nothing(shared_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "kpm.npz"
     src = shared_data / "tracks" / "single_face_dlib68.csv"
     empty = tmp_path / "empty"
@@ -455,7 +428,7 @@ def test_cli_errors_are_one_line_and_write_nothing(readers_ready, shared_data, t
     assert load_kpm(out).meta["frontalization"] is None
 
 
-def test_cli_on_many_real_inputs_at_once(readers_ready, shared_data, tmp_path, monkeypatch, capsys):
+def test_cli_on_many_real_inputs_at_once(shared_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "kpm.npz"
     tracks = shared_data / "tracks"
     code = dfecs(monkeypatch, "kpm", str(tracks / "OpenFace_Test.csv"), str(tracks / "news_sample"),

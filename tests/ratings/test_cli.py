@@ -14,8 +14,6 @@ from .conftest import TABLE_1, TABLE_2, make_model, votes_csv
 
 @pytest.fixture
 def dfecs(monkeypatch):
-    # only the ratings commands: the other sub-command modules belong to other issues
-    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("ratings",))
 
     def run(*argv: str) -> int:
         return cli_main.main(["ratings", *map(str, argv)])
