@@ -362,24 +362,6 @@ class DataPanel(QWidget):
         self.message.emit(f"Computed {kpm.X.shape[0]} KPMs")
         self.kpmReady.emit(int(kpm.X.shape[0]))
 
-    def kpms_out_of_date(self) -> bool:
-        """True when the KPMs were computed from the loaded landmarks with other corrections.
-
-        Compares the options recorded by :func:`~dfecs_app.core.kpm.compute_kpm` in the KPM
-        set's meta with the panel's current neutral rule, neutral picks, frontalization and
-        anchors. KPM-only datasets (loaded or synthetic) are never out of date.
-        """
-        doc = self.document
-        kpm = doc.kpm
-        options = (getattr(kpm, "meta", None) or {}).get("options") if kpm is not None else None
-        if doc.table is None or not options:
-            return False
-        picks = sorted([str(s), str(q), int(f)] for (s, q), f in doc.neutral_overrides.items())
-        return (options.get("neutral") != doc.neutral_rule
-                or bool(options.get("frontalize")) != bool(doc.frontalize)
-                or options.get("anchors", "auto") != doc.anchors
-                or sorted(options.get("neutral_overrides", [])) != picks)
-
     def _refresh_kpm_label(self) -> None:
         kpm = self.document.kpm
         if kpm is None:
@@ -388,7 +370,7 @@ class DataPanel(QWidget):
             return
         n_subj = len(set(np.asarray(kpm.subject).tolist()))
         text = f"KPMs: {kpm.X.shape[0]} rows, {n_subj} subject(s)"
-        if self.kpms_out_of_date():
+        if self.document.kpms_out_of_date():
             text += " — out of date: the corrections changed, press Compute KPMs"
             self.kpm_label.setStyleSheet("color: #b35900; font-weight: bold;")
         else:

@@ -151,6 +151,24 @@ class ProjectDocument(QObject):
             self.set_dirty()
             self.dataChanged.emit()
 
+    def kpms_out_of_date(self) -> bool:
+        """True when the KPMs were computed from the loaded landmarks with other corrections.
+
+        Compares the options recorded by :func:`~dfecs_app.core.kpm.compute_kpm` in the KPM
+        set's meta with the current neutral rule, neutral picks, frontalization and
+        anchors. KPM-only datasets (loaded or synthetic) are never out of date.
+        """
+        doc = self
+        kpm = doc.kpm
+        options = (getattr(kpm, "meta", None) or {}).get("options") if kpm is not None else None
+        if doc.table is None or not options:
+            return False
+        picks = sorted([str(s), str(q), int(f)] for (s, q), f in doc.neutral_overrides.items())
+        return (options.get("neutral") != doc.neutral_rule
+                or bool(options.get("frontalize")) != bool(doc.frontalize)
+                or options.get("anchors", "auto") != doc.anchors
+                or sorted(options.get("neutral_overrides", [])) != picks)
+
     def set_kpm(self, kpm: Any) -> None:
         self.kpm = kpm
         self.set_dirty()

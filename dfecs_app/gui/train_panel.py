@@ -76,6 +76,7 @@ class TrainPanel(QWidget):
         self._elapsed_timer.setInterval(200)
         self._elapsed_timer.timeout.connect(self._tick)
         document.kpmChanged.connect(self._refresh)
+        document.dataChanged.connect(self._refresh)  # corrections changed: KPMs may be stale
         document.replaced.connect(self._load_params)
         document.modelChanged.connect(self._refresh)
         self._load_params()
@@ -133,6 +134,7 @@ class TrainPanel(QWidget):
         buttons.addStretch(1)
 
         self.data_label = QLabel()
+        self.data_label.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -237,8 +239,12 @@ class TrainPanel(QWidget):
             self.data_label.setText("No KPMs: load landmark files and compute KPMs in the Data "
                                     "panel (Ctrl+1), or open the demo.")
         else:
-            self.data_label.setText(f"Training data: {kpm.X.shape[0]} KPMs of "
-                                    f"{len(set(np.asarray(kpm.subject).tolist()))} subject(s)")
+            text = (f"Training data: {kpm.X.shape[0]} KPMs of "
+                    f"{len(set(np.asarray(kpm.subject).tolist()))} subject(s)")
+            if self.document.kpms_out_of_date():
+                text += (" — computed with other corrections than the Data panel now shows; "
+                         "press Compute KPMs there (Ctrl+1) to train on the current ones")
+            self.data_label.setText(text)
         running = self.is_running()
         self.train_button.setEnabled(kpm is not None and not running)
 

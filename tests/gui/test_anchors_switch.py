@@ -45,7 +45,8 @@ def test_switching_the_anchor_set_recomputes_different_kpms(window, qtbot, share
     qtbot.keyClick(combo, Qt.Key.Key_Down)
     assert doc.anchors == "eyes" and combo.currentData() == "eyes"
     assert doc.kpm is auto  # as with the frontalization switch: recomputed on Compute KPMs
-    assert panel.kpms_out_of_date() and "out of date" in panel.kpm_label.text()
+    assert doc.kpms_out_of_date() and "out of date" in panel.kpm_label.text()
+    assert "other corrections" in window.panels["train"].data_label.text()
     # the standardized view follows the switch
     panel.frame_slider.setValue(30)
     row = panel.current_row()
@@ -57,7 +58,8 @@ def test_switching_the_anchor_set_recomputes_different_kpms(window, qtbot, share
     with qtbot.waitSignal(panel.kpmReady, timeout=30000):
         panel.compute_kpms()
     eyes = doc.kpm
-    assert not panel.kpms_out_of_date() and "out of date" not in panel.kpm_label.text()
+    assert not doc.kpms_out_of_date() and "out of date" not in panel.kpm_label.text()
+    assert "other corrections" not in window.panels["train"].data_label.text()
     assert eyes.meta["options"]["anchors"] == "eyes" and eyes.X.shape == auto.X.shape == (72, 136)
     assert np.abs(eyes.X - auto.X).max() > 5  # another affine frame: other KPMs
     ref = compute_kpm(read_landmarks([str(path)]), neutral="first", anchors="eyes",
