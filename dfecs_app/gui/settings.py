@@ -27,7 +27,6 @@ DEFAULTS: dict[str, Any] = {
     "train/seed": 0,
     "au/scale": 3.0,
     "morph/intensity": 2.0,
-    "data/frontalize": True,
 }
 
 
