@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dfecs_app.cli.main import main as cli_main
 from dfecs_app.core import geometry as G
 from dfecs_app.core import landmarks as L
 from dfecs_app.core.kpm import compute_kpm
@@ -169,16 +170,11 @@ def test_jaw_on_bp4d_data_drops_every_frame_with_a_clear_note(table):
 # ---------------------------------------------------------------------------------------------
 # dfecs kpm --anchors
 # ---------------------------------------------------------------------------------------------
-def dfecs(monkeypatch, *argv: str) -> int:
-    from dfecs_app.cli import main as cli_main
-
-    return cli_main.main(list(argv))
-
 
 def test_cli_anchors_option(shared_data, table, tmp_path, monkeypatch, capsys):
     src = shared_data / "tracks" / "single_face_dlib68.csv"
     with pytest.raises(SystemExit) as stop:
-        dfecs(monkeypatch, "kpm", "--help")
+        cli_main(["kpm", "--help"])
     assert stop.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--anchors {auto,jaw,eyes}" in help_text
@@ -187,7 +183,7 @@ def test_cli_anchors_option(shared_data, table, tmp_path, monkeypatch, capsys):
     results = {}
     for anchors in ("auto", "jaw", "eyes"):
         out = tmp_path / f"{anchors}.npz"
-        assert dfecs(monkeypatch, "kpm", str(src), "--anchors", anchors, "--out", str(out)) == 0
+        assert cli_main(["kpm", str(src), "--anchors", anchors, "--out", str(out)]) == 0
         assert f"anchors: {anchors}" in capsys.readouterr().out
         results[anchors] = load_kpm(out)
         assert results[anchors].meta["options"]["anchors"] == anchors
@@ -198,7 +194,7 @@ def test_cli_anchors_option(shared_data, table, tmp_path, monkeypatch, capsys):
     assert np.abs(results["eyes"].X - results["auto"].X).max() > 5
     # the default is auto
     out = tmp_path / "default.npz"
-    assert dfecs(monkeypatch, "kpm", str(src), "--no-frontalize", "--out", str(out)) == 0
+    assert cli_main(["kpm", str(src), "--no-frontalize", "--out", str(out)]) == 0
     assert load_kpm(out).meta["options"]["anchors"] == "auto"
 
     # jaw on BP4D data: one line, exit 2, nothing written
@@ -207,14 +203,14 @@ def test_cli_anchors_option(shared_data, table, tmp_path, monkeypatch, capsys):
     np.savetxt(bp4d, np.concatenate([pts49[..., 0], pts49[..., 1]], axis=1), delimiter=",", fmt="%.4f")
     out = tmp_path / "bp4d.npz"
     capsys.readouterr()
-    assert dfecs(monkeypatch, "kpm", str(bp4d), "--anchors", "jaw", "--out", str(out)) == 2
+    assert cli_main(["kpm", str(bp4d), "--anchors", "jaw", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
     assert "jaw set (0, 16, 27, 33, 39, 42)" in err and str(bp4d) in err and not out.exists()
-    assert dfecs(monkeypatch, "kpm", str(bp4d), "--anchors", "eyes", "--out", str(out)) == 0
+    assert cli_main(["kpm", str(bp4d), "--anchors", "eyes", "--out", str(out)]) == 0
     assert load_kpm(out).meta["frontalization"].keys() == {"49"}
     with pytest.raises(SystemExit) as stop:
-        dfecs(monkeypatch, "kpm", str(src), "--anchors", "chin", "--out", str(out))
+        cli_main(["kpm", str(src), "--anchors", "chin", "--out", str(out)])
     assert stop.value.code == 2 and "invalid choice: 'chin'" in capsys.readouterr().err
 
 

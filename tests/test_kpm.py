@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dfecs_app.cli.main import main as cli_main
 from dfecs_app.core import landmarks as L
 from dfecs_app.core.kpm import KPMSet, compute_kpm
 from dfecs_app.core.progress import TaskState
@@ -386,17 +387,11 @@ def test_missing_weights_say_how_to_proceed(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # dfecs kpm
 # ---------------------------------------------------------------------------------------------
-def dfecs(monkeypatch, *argv: str) -> int:
-    """Run the real ``dfecs`` entry point in-process; returns the exit code."""
-    from dfecs_app.cli import main as cli_main
-
-    return cli_main.main(list(argv))
-
 
 def test_cli_writes_a_kpm_file_and_a_summary(track, shared_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "kpm.npz"
     src = shared_data / "tracks" / "single_face_dlib68.csv"
-    assert dfecs(monkeypatch, "kpm", str(src), "--neutral", "first", "--out", str(out)) == 0
+    assert cli_main(["kpm", str(src), "--neutral", "first", "--out", str(out)]) == 0
     summary = capsys.readouterr().out
     assert "72 KPMs" in summary and "subjects: 1" in summary and "frontalization: 68-point" in summary
     kpm = load_kpm(out)
@@ -411,29 +406,29 @@ def test_cli_errors_are_one_line_and_write_nothing(shared_data, tmp_path, monkey
     src = shared_data / "tracks" / "single_face_dlib68.csv"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert dfecs(monkeypatch, "kpm", str(src), "--frontalization-dir", str(empty), "--out", str(out)) == 2
+    assert cli_main(["kpm", str(src), "--frontalization-dir", str(empty), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--no-frontalize" in err and "Traceback" not in err
     bad = tmp_path / "bad.csv"
     bad.write_text("")
-    assert dfecs(monkeypatch, "kpm", str(bad), "--out", str(out)) == 2
+    assert cli_main(["kpm", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(bad) in err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "empty"]
     # on request the good inputs are still processed and the bad ones listed
-    assert dfecs(monkeypatch, "kpm", str(bad), str(src), "--skip-bad-files", "--out", str(out)) == 0
+    assert cli_main(["kpm", str(bad), str(src), "--skip-bad-files", "--out", str(out)]) == 0
     summary = capsys.readouterr().out
     assert "72 KPMs" in summary and f"note: skipped: {bad}" in summary
-    assert dfecs(monkeypatch, "kpm", str(src), "--no-frontalize", "--neutral", "auto", "--out", str(out)) == 0
+    assert cli_main(["kpm", str(src), "--no-frontalize", "--neutral", "auto", "--out", str(out)]) == 0
     assert load_kpm(out).meta["frontalization"] is None
 
 
 def test_cli_on_many_real_inputs_at_once(shared_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "kpm.npz"
     tracks = shared_data / "tracks"
-    code = dfecs(monkeypatch, "kpm", str(tracks / "OpenFace_Test.csv"), str(tracks / "news_sample"),
+    code = cli_main(["kpm", str(tracks / "OpenFace_Test.csv"), str(tracks / "news_sample"),
                  str(tracks / "single_face_dlib68.csv"), str(shared_data / "pts"),
-                 "--neutral", "auto", "--out", str(out))
+                 "--neutral", "auto", "--out", str(out)])
     assert code == 0
     summary = capsys.readouterr().out
     kpm = load_kpm(out)

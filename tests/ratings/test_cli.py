@@ -13,7 +13,7 @@ from .conftest import TABLE_1, TABLE_2, make_model, votes_csv
 
 
 @pytest.fixture
-def dfecs(monkeypatch):
+def dfecs():
 
     def run(*argv: str) -> int:
         return cli_main.main(["ratings", *map(str, argv)])
