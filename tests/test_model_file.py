@@ -89,22 +89,18 @@ def test_variance_explained_ignores_missing_keypoints():
     np.testing.assert_allclose(sample_variance_explained(Y, 0.5 * Y), 75.0)
 
 
-def test_atomic_writes_follow_the_umask_and_keep_modes(tmp_path):
-    import os
+def test_atomic_writes_follow_the_umask_and_keep_modes(tmp_path, monkeypatch):
     import stat
 
-    from dfecs_app.io.atomic import write_text_atomic
+    from dfecs_app.io import atomic
 
-    old = os.umask(0o022)
-    try:
-        new = tmp_path / "new.txt"
-        write_text_atomic(new, "a")
-        assert stat.S_IMODE(new.stat().st_mode) == 0o644  # not mkstemp's private 0600
-        kept = tmp_path / "kept.txt"
-        kept.write_text("x")
-        kept.chmod(0o640)
-        write_text_atomic(kept, "b")
-        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "b"
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt", "new.txt"]  # no temp left
-    finally:
-        os.umask(old)
+    monkeypatch.setattr(atomic, "_UMASK", 0o022)  # the umask read at import
+    new = tmp_path / "new.txt"
+    atomic.write_text_atomic(new, "a")
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644  # not mkstemp's private 0600
+    kept = tmp_path / "kept.txt"
+    kept.write_text("x")
+    kept.chmod(0o640)
+    atomic.write_text_atomic(kept, "b")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt", "new.txt"]  # no temp left

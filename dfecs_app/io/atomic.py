@@ -37,14 +37,22 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
+def _read_umask() -> int:
+    """The process umask, read once at import (reading it means setting it for an instant)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def _target_mode(path: Path) -> int:
     """The mode the replaced file had, or what a plain ``open`` would give under the umask."""
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
