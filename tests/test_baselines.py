@@ -33,7 +33,7 @@ def test_pca_reaches_target_with_dense_signed_pm_components(synth) -> None:
     assert model.kind == "pca" and model.n_components == 2 * k
     np.testing.assert_array_equal(model.components[k:], -U)          # [U, −U]
     np.testing.assert_allclose(U @ U.T, np.eye(k), atol=1e-10)      # orthonormal PCs
-    assert model.names[0] == "Component 1 (+ve)" and model.names[k] == "Component 1 (−ve)"
+    assert model.names[0] == "Component 1 (+ve)" and model.names[k] == "Component 1 (-ve)"
     # VE(train) of the positive encoding on [U, −U] reaches the target and is what meta says
     res = path_curves(X, model.components)
     assert res.ve_final_pooled >= 95.0
@@ -132,3 +132,21 @@ def test_facs_vectors_validation() -> None:
     V[1] = 0
     with pytest.raises(InputError, match="all zero"):
         facs_aus_from_vectors(V, ["a", "b", "c"])
+
+
+def test_pca_with_a_number_of_components_names_aus_as_table_2(synth) -> None:
+    X, _, _ = synth
+    model = pca_aus(X, n_components=8)
+    assert model.meta["n_pcs"] == 8 and model.n_components == 16
+    assert model.meta["ve_target"] is None and model.meta["n_components_requested"] == 8
+    assert model.names[:2] == ["Component 1 (+ve)", "Component 2 (+ve)"]
+    assert model.names[8:10] == ["Component 1 (-ve)", "Component 2 (-ve)"]
+    # the same PCs as the VE-target fit, first 8
+    full = pca_aus(X, ve=99.9)
+    np.testing.assert_allclose(model.components[:8], full.components[:8], atol=1e-10)
+    res = path_curves(X, model.components)
+    assert res.ve_final_pooled == pytest.approx(model.meta["ve_train"], abs=1e-8)
+    with pytest.raises(InputError, match="principal components"):
+        pca_aus(X, n_components=0)
+    with pytest.raises(InputError, match="principal components"):
+        pca_aus(X, n_components=137)

@@ -4,6 +4,10 @@
     Uncentered PCA of the KPMs; the smallest number of PCs whose ``[U, −U]`` positive
     encoding reaches the VE(train) target.
 
+``dfecs baseline pca KPM.npz --n-components 8 --out PCA.npz``
+    A fixed number of PCs (8 PCs = 16 AUs, as Table 2 rates), named ``Component i (+ve)`` /
+    ``Component i (-ve)``.
+
 ``dfecs baseline facs AUS.csv|AUS.npz --out FACS.npz``
     AU KPM vectors given by the user (CSV of named 136-vectors, NPZ of named vectors or a
     linear AU landmark model posed at ``--intensity`` units), read by
@@ -37,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          description="Uncentered PCA AUs [U, -U] reaching --ve percent "
                                      "VE(train) with positive encodings.")
     pca.add_argument("kpm", type=Path, help="training KPM file (NPZ)")
-    pca.add_argument("--ve", type=float, default=95.0, help="target VE(train) in %% (default 95)")
+    size = pca.add_mutually_exclusive_group()
+    size.add_argument("--ve", type=float, default=95.0,
+                      help="target VE(train) in %% (default 95)")
+    size.add_argument("--n-components", type=int, metavar="N",
+                      help="number of principal components instead of a VE target: N PCs "
+                           "give 2N AUs (Table 2: --n-components 8 -> 16 AUs)")
     pca.add_argument("--out", type=Path, required=True, help="model file to write (NPZ)")
     pca.set_defaults(func=run_pca)
 
@@ -64,15 +73,16 @@ def run_pca(args: argparse.Namespace) -> int:
     with progress_bar("pca") as state:
         state.report("pca", 0.0, "principal components", force=True)
         try:
-            model = pca_aus(kpm.X, ve=args.ve, mask=kpm.mask)
+            model = pca_aus(kpm.X, ve=args.ve, mask=kpm.mask, n_components=args.n_components)
         except InputError as err:
             raise InputError(err.message, args.kpm, field=err.field) from None
         state.report("pca", 1.0, "done", force=True)
     model.meta["training_data"] = str(args.kpm)
     save_model(args.out, model)
+    target = (f"{args.n_components} PCs requested" if args.n_components is not None
+              else f"target {args.ve:g} %")
     print(f"PCA AUs: {model.meta['n_pcs']} principal components -> {model.n_components} AUs "
-          f"[U, -U], VE(train) {model.meta['ve_train']:.2f} % (target {args.ve:g} %) -> "
-          f"{args.out}")
+          f"[U, -U], VE(train) {model.meta['ve_train']:.2f} % ({target}) -> {args.out}")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 Sub-commands::
 
+    dfecs ratings new SESSION.json --model MODEL.npz [MODEL2.npz ...] [--label A --label B]
+                      [--raters A,B,C] [--seed N]   # 2+ models: a blinded comparison
     dfecs ratings import VOTES.csv --out SESSION.json [--model MODEL.npz] [--raters A,B,C]
     dfecs ratings summary SESSION.json|VOTES.csv [--json] [--format table|markdown|latex|csv]
     dfecs ratings close SESSION.json
@@ -51,6 +53,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="ratings_command", metavar="SUBCOMMAND")
     sub.required = True
 
+    p = sub.add_parser("new", help="start a rating session for one model, or a blinded "
+                       "comparison of several models (their AUs shuffled together)")
+    p.add_argument("session", type=Path, help="session file to create (.json)")
+    p.add_argument("--model", type=Path, nargs="+", required=True,
+                   help="model file(s) (.npz); two or more make a blinded comparison")
+    p.add_argument("--label", action="append",
+                   help="coordinator's label of each model (default: the file names)")
+    p.add_argument("--raters", default="Rater 1,Rater 2,Rater 3",
+                   help="comma-separated rater names (default %(default)s)")
+    p.add_argument("--seed", type=int, help="seed of the blinded orders (default: random)")
+    p.add_argument("--tie", choices=TIE_RULES, default=DEFAULT_TIE_RULE)
+    p.add_argument("--force", action="store_true", help="overwrite an existing session file")
+    p.set_defaults(func=cmd_new)
+
     p = sub.add_parser("import", help="make a (closed) session from a votes CSV")
     p.add_argument("votes", type=Path, help="CSV with columns component,rater,vote "
                    "(+ optional points,artifact,basis)")
@@ -80,7 +96,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pack", help="export a rating pack for one rater")
     p.add_argument("session", type=Path)
     p.add_argument("--rater", required=True)
-    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--model", type=Path, nargs="+", required=True,
+                   help="the session's model file (a comparison: every model, in order)")
     p.add_argument("--neutral", type=Path, required=True, help="neutral landmarks (.pts, CSV, ...)")
     p.add_argument("--image", type=Path, help="neutral face image: adds projected AU images")
     p.add_argument("--out", type=Path, required=True, help="pack folder to create")
@@ -212,14 +229,48 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comparison(source: Path, summary: RatingSummary, n_boot: int, seed: int):
+    """Per-model results when ``source`` is a session rating several models (else None)."""
+    if not _is_session(source):
+        return None
+    session = RatingSession.open(source)
+    if not session.is_comparison:
+        return None
+    from dfecs_app.stats.proportions import compare_models
+
+    return compare_models(summary, session.model_groups(), n_boot=n_boot, seed=seed)
+
+
+def comparison_text(cmp) -> str:
+    """The per-model block of ``dfecs ratings summary`` for a comparison session."""
+    from dfecs_app.stats.proportions import format_difference
+
+    lines = ["", "Per model (blinded comparison):"]
+    for lab, s in zip(cmp.labels, cmp.summaries):
+        k = int(np.isfinite(s.majority).sum())
+        lines.append(f"  {lab}: {fmt_percent(s.majority_percent)} interpretable "
+                     f"({k - len(s.non_interpretable)} of {k} AUs); per rater "
+                     + ", ".join(f"{r} {fmt_percent(p)}" for r, p in zip(s.raters,
+                                                                          s.rater_percent)))
+    for d in cmp.differences:
+        lines.append("  " + format_difference(d))
+    return "\n".join(lines) + "\n"
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     summary = load_summary(args.source, model, args.tie, args.model)
     agr = agreement(summary.matrix, n_boot=args.n_boot, seed=args.seed)
+    cmp = _comparison(args.source, summary, args.n_boot, args.seed)
     if args.json:
-        print(json.dumps(summary_json(summary, agr), ensure_ascii=False))
+        obj = summary_json(summary, agr)
+        if cmp is not None:
+            obj["comparison"] = cmp.as_dict()
+        print(json.dumps(obj, ensure_ascii=False))
     else:
         sys.stdout.write(summary_text(summary, agr, args.format))
+        if cmp is not None and args.format == "table":
+            sys.stdout.write(comparison_text(cmp))
     return 0
 
 
@@ -234,9 +285,40 @@ def cmd_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rated_models(paths: list[Path], labels: list[str] | None):
+    """One model, or a :class:`RatedModels` of several (labels default to the file stems)."""
+    models = [_load_model(p) for p in paths]
+    if len(models) == 1:
+        return models[0]
+    from dfecs_app.core.rated_models import RatedModels
+
+    labels = list(labels or [p.stem for p in paths])
+    if len(labels) != len(models):
+        raise InputError(f"{len(labels)} --label for {len(models)} models")
+    try:
+        return RatedModels(labels, models)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    model = _rated_models(list(args.model), args.label)
+    raters = [r.strip() for r in args.raters.split(",")]
+    path = args.model[0] if len(args.model) == 1 else list(args.model)
+    session = RatingSession.create(args.session, model, raters, seed=args.seed, tie=args.tie,
+                                   model_path=path, overwrite=args.force)
+    what = (f"{len(session.models)} models ({', '.join(m['label'] for m in session.models)}) "
+            "shuffled together, blinded" if session.is_comparison else "1 model")
+    print(f"wrote {session.path}: {session.n_components} AUs of {what}, "
+          f"{len(raters)} raters", file=sys.stderr)
+    return 0
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    session = RatingSession.open(args.session, model=model, model_path=args.model)
+    session = RatingSession.open(args.session)
+    labels = [m["label"] for m in session.models] if session.is_comparison else None
+    model = _rated_models(list(args.model), labels)
+    session.check_model(model, args.model[0] if len(args.model) == 1 else None)
     pts = _load_neutral(args.neutral)
     image = None
     if args.image is not None:

@@ -15,7 +15,7 @@ encoding on ``[U, −U]`` reaches exactly the least-squares fit on ``U``, so the
 principal components is the smallest ``k`` whose VE(train) of that encoding reaches the
 target; with missing keypoints that VE is computed with each sample's masked Gram matrix.
 Components are ordered ``PC1..PCk`` then ``−PC1..−PCk``, named "Component i (+ve)" /
-"Component i (−ve)" as in the paper's Table 2; each PC's sign makes its largest entry positive.
+"Component i (-ve)" as in the paper's Table 2; each PC's sign makes its largest entry positive.
 
 Keypoint FACS AUs
 -----------------
@@ -92,7 +92,8 @@ def _masked_ls_rss(X: np.ndarray, fmask: np.ndarray | None, U: np.ndarray) -> fl
     return max(rss, 0.0)
 
 
-def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None) -> AUModel:
+def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None,
+            n_components: int | None = None) -> AUModel:
     """PCA AUs ``[U, −U]`` reaching ``ve`` percent VE(train) with positive encodings.
 
     Parameters
@@ -100,7 +101,10 @@ def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None) -> 
     X : ndarray, shape (n_samples, 136)
         Training KPMs.
     ve : float
-        Target VE(train) in percent, in (0, 100].
+        Target VE(train) in percent, in (0, 100] (ignored when ``n_components`` is given).
+    n_components : int, optional
+        Number of principal components ``k`` instead of a VE target (the model then has
+        ``2k`` AUs; Table 2 rates ``k = 8`` as 16 AUs). At most the rank bound 136.
     mask : ndarray of bool, shape (n_samples, 68), optional
         Present keypoints (missing entries of ``X`` are ignored in the VE; they count as 0 in
         the principal directions).
@@ -108,12 +112,17 @@ def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None) -> 
     Returns
     -------
     AUModel
-        ``kind='pca'``, components ``(2k, 136)``; ``meta`` holds ``ve_target``, ``ve_train``,
-        ``n_pcs``, ``centered`` (False) and ``training_data_hash``; ``arrays['singular_values']``.
+        ``kind='pca'``, components ``(2k, 136)`` named ``Component i (+ve)`` then
+        ``Component i (-ve)`` (the paper's Table 2 names); ``meta`` holds ``ve_target`` (None
+        with ``n_components``), ``n_components_requested``, ``ve_train``, ``n_pcs``,
+        ``centered`` (False) and ``training_data_hash``; ``arrays['singular_values']``.
     """
     X = _check_X(X)
-    if not 0.0 < float(ve) <= 100.0:
+    if n_components is None and not 0.0 < float(ve) <= 100.0:
         raise InputError(f"target VE must be in (0, 100], got {ve}", field="ve")
+    if n_components is not None and not 1 <= int(n_components) <= N_FEATURES:
+        raise InputError(f"the number of principal components must be in 1..{N_FEATURES}, "
+                         f"got {n_components}", field="n_components")
     fmask = feature_mask(mask, X.shape)
     Xm = X if fmask is None else np.where(fmask, X, 0.0)
     total = float(np.einsum("ij,ij->", Xm, Xm))
@@ -126,18 +135,24 @@ def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None) -> 
     # deterministic signs: largest-magnitude entry positive
     big = np.argmax(np.abs(V), axis=1)
     V *= np.where(V[np.arange(V.shape[0]), big] < 0, -1.0, 1.0)[:, None]
-    cum = 100.0 * np.cumsum(evals) / evals.sum()
-    k = int(min(np.searchsorted(cum, float(ve) - 1e-9) + 1, V.shape[0]))
-    ve_k = 100.0 * (1.0 - _masked_ls_rss(Xm, fmask, V[:k]) / total)
-    while ve_k < float(ve) and k < V.shape[0]:
-        k += 1
+    if n_components is not None:
+        k = int(n_components)
         ve_k = 100.0 * (1.0 - _masked_ls_rss(Xm, fmask, V[:k]) / total)
+    else:
+        cum = 100.0 * np.cumsum(evals) / evals.sum()
+        k = int(min(np.searchsorted(cum, float(ve) - 1e-9) + 1, V.shape[0]))
+        ve_k = 100.0 * (1.0 - _masked_ls_rss(Xm, fmask, V[:k]) / total)
+        while ve_k < float(ve) and k < V.shape[0]:
+            k += 1
+            ve_k = 100.0 * (1.0 - _masked_ls_rss(Xm, fmask, V[:k]) / total)
     U = V[:k]
     return AUModel(
         components=np.vstack([U, -U]),
         kind="pca",
+        names=pca_au_names(k),
         meta={
-            "ve_target": float(ve),
+            "ve_target": None if n_components is not None else float(ve),
+            "n_components_requested": None if n_components is None else int(n_components),
             "ve_train": float(ve_k),
             "n_pcs": k,
             "centered": False,
@@ -146,6 +161,13 @@ def pca_aus(X: np.ndarray, ve: float = 95.0, mask: np.ndarray | None = None) -> 
         },
         arrays={"singular_values": np.sqrt(evals)},
     )
+
+
+def pca_au_names(n_pcs: int) -> list[str]:
+    """The paper's Table 2 names of ``[U, −U]``: ``Component i (+ve)`` for ``i = 1..k``, then
+    ``Component i (-ve)`` (ASCII hyphen, as the paper prints them)."""
+    return ([f"Component {i + 1} (+ve)" for i in range(n_pcs)]
+            + [f"Component {i + 1} (-ve)" for i in range(n_pcs)])
 
 
 def facs_aus_from_vectors(

@@ -224,6 +224,25 @@ def summarize(matrix: np.ndarray, components: list[str], raters: list[str],
     )
 
 
+def subset_summary(summary: RatingSummary, indices: list[int] | np.ndarray,
+                   names: list[str] | None = None) -> RatingSummary:
+    """Table 1/2 of some of the components (e.g. one model's AUs of a comparison session).
+
+    Parameters
+    ----------
+    summary : RatingSummary
+    indices : sequence of int
+        Component indices kept (their votes keep their original component numbers).
+    names : list of str, optional
+        Names shown for the kept components (default: the summary's).
+    """
+    idx = [int(i) for i in indices]
+    keep = set(idx)
+    comps = list(names) if names is not None else [summary.components[i] for i in idx]
+    return summarize(summary.matrix[idx], comps, list(summary.raters), summary.tie,
+                     votes=[v for v in summary.votes if v.component in keep])
+
+
 # ---------------------------------------------------------------------------------------------
 # Blinded orders
 # ---------------------------------------------------------------------------------------------

@@ -90,14 +90,15 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         raise InputError(f"neutral points must be (68, 2), got {pts.shape}", folder)
     scl = (display_scale(model.components, pts) if scales is None
            else np.broadcast_to(np.asarray(scales, dtype=float), (model.n_components,)))
+    shown = session.display_names()  # a comparison pack never names the models
     images_dir = folder / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     au_files: dict[str, str] = {}
     arrow_files: dict[str, str] = {}
     for c in range(model.n_components):
-        name = f"arrows_{c + 1:02d}.png"
-        render_arrow_png(images_dir / name, pts, model.components[c], scl[c],
-                         title=model.names[c])
+        num = int(shown[c].split()[-1]) if session.is_comparison else c + 1
+        name = f"arrows_{num:02d}.png"
+        render_arrow_png(images_dir / name, pts, model.components[c], scl[c], title=shown[c])
         arrow_files[str(c)] = f"images/{name}"
         img = None
         if au_images and c in au_images:
@@ -105,11 +106,11 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         elif neutral_image is not None:
             img = render_au_image(neutral_image, pts, model.components[c], scl[c])
         if img is not None:
-            name = f"au_{c + 1:02d}.png"
+            name = f"au_{num:02d}.png"
             write_image(images_dir / name, img)
             au_files[str(c)] = f"images/{name}"
     returned = RatingSession.create_from_names(
-        folder / RETURNED_FILE, session.components, [rater], model_hash=session.model_hash,
+        folder / RETURNED_FILE, shown, [rater], model_hash=session.model_hash,
         model_kind=session.model_kind, seed=session.seed, tie=session.tie,
         blinded=session.blinded, save=False)
     returned._orders[rater] = session.order(rater)
@@ -120,7 +121,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         "format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, "app_version": __version__,
         "created": utc_now(), "session_id": session.session_id, "rater": rater,
         "model": {"hash": session.model_hash, "kind": session.model_kind},
-        "components": session.components, "order": session.order(rater),
+        "components": shown, "order": session.order(rater),
         "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
         "scales": [float(x) for x in scl],
         "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
@@ -212,7 +213,8 @@ def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> 
         raise InputError(f"rater {rater!r} already voted in this session "
                          f"({session.vote_count(rater)} votes); nothing merged", path,
                          field="pack.rater")
-    if [normalize_name(c) for c in returned.components] != [normalize_name(c) for c in session.components]:
+    if ([normalize_name(c) for c in returned.components]
+            != [normalize_name(c) for c in session.display_names()]):
         raise InputError("the ratings' components differ from the session's; nothing merged",
                          path, field="components")
     incoming = returned._votes.get(rater, {})

@@ -10,9 +10,20 @@ File format (``format: "dfecs-rating-session"``, ``format_version: 1``)::
       "raters": [{"name": "Rater 1", "order": [5, 0, ...]}, ...],   # blinded orders
       "seed": 1234, "tie_rule": "non_interpretable", "blinded": true, "closed": false,
       "pack": null | {"session_id": ..., "rater": ...},   # set in a returned-ratings file
+      "models": [...],                             # format_version 2 only, see below
       "votes": [{"rater": "Rater 1", "component": 5, "vote": true, "points": [17, 18],
                  "artifact": "...", "basis": "...", "time": ISO time}, ...]
     }
+
+Comparison sessions (format version 2)
+--------------------------------------
+A session may rate the AUs of two or more models shuffled together
+(:class:`~dfecs_app.core.rated_models.RatedModels`); it then also has
+``"models": [{"label", "kind", "hash", "path", "start", "stop"}, ...]`` (the model of AUs
+``start..stop-1``), ``model.kind`` is ``"comparison"`` and ``model.hash`` is the hash of the
+whole set. Such files are written with ``format_version: 2`` (so older versions of the app
+refuse them instead of mixing the models up); single-model sessions stay version 1. Raters see
+AUs only by their :meth:`RatingSession.display_names` (neutral labels, never the model).
 
 Binding to a model
 ------------------
@@ -71,6 +82,9 @@ from dfecs_app.io.textfile import json_field, read_json_file
 
 SESSION_FORMAT = "dfecs-rating-session"
 SESSION_FORMAT_VERSION = 1
+#: Format version of sessions that rate several models (the ``models`` field).
+COMPARISON_FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (SESSION_FORMAT_VERSION, COMPARISON_FORMAT_VERSION)
 DEFAULT_RATERS = ("Rater 1", "Rater 2", "Rater 3")
 HASH_SHOWN = 16
 
@@ -138,6 +152,8 @@ class RatingSession:
         self.created = created
         self.modified = modified
         self.pack = pack
+        #: Comparison sessions: one dict per model (label, kind, hash, path, start, stop).
+        self.models: list[dict[str, Any]] | None = None
         self.model_warning: str | None = None
         self._votes: dict[str, dict[int, Vote]] = {r: {} for r in self.raters}
         self._times: dict[tuple[str, int], str] = {}
@@ -171,10 +187,21 @@ class RatingSession:
         overwrite : bool
             Replace an existing file at ``path`` (refused otherwise).
         """
-        return cls.create_from_names(path, list(model.names), raters,
-                                     model_hash=model.content_hash(), model_kind=model.kind,
-                                     seed=seed, tie=tie, blinded=blinded,
-                                     model_path=model_path, overwrite=overwrite)
+        describe = getattr(model, "describe", None)
+        session = cls.create_from_names(path, list(model.names), raters,
+                                        model_hash=model.content_hash(), model_kind=model.kind,
+                                        seed=seed, tie=tie, blinded=blinded,
+                                        model_path=None if describe else model_path,
+                                        overwrite=overwrite, save=describe is None)
+        if describe is not None:  # several models (RatedModels): model_path is one per model
+            paths = list(model_path) if isinstance(model_path, list | tuple) else []
+            models = describe()
+            for i, m in enumerate(models):
+                p = paths[i] if i < len(paths) else None
+                m["path"] = None if p is None else _relative_to(Path(p), Path(path).parent)
+            session.models = models
+            session.save()
+        return session
 
     @classmethod
     def create_from_names(cls, path: str | os.PathLike, components: list[str],
@@ -279,8 +306,9 @@ class RatingSession:
                 votes.append({"rater": r, "component": c, "vote": v.interpretable,
                               "points": list(v.points), "artifact": v.artifact,
                               "basis": v.basis, "time": self._times.get((r, c), "")})
-        return {
-            "format": SESSION_FORMAT, "format_version": SESSION_FORMAT_VERSION,
+        out = {
+            "format": SESSION_FORMAT,
+            "format_version": COMPARISON_FORMAT_VERSION if self.models else SESSION_FORMAT_VERSION,
             "app_version": __version__, "session_id": self.session_id,
             "created": self.created, "modified": self.modified,
             "model": {"hash": self.model_hash, "kind": self.model_kind, "path": self.model_path},
@@ -289,6 +317,9 @@ class RatingSession:
             "seed": self.seed, "tie_rule": self.tie, "blinded": self.blinded,
             "closed": self.closed, "pack": self.pack, "votes": votes,
         }
+        if self.models:
+            out["models"] = [dict(m) for m in self.models]
+        return out
 
     def save(self) -> None:
         """Write the session atomically (called by every mutating method)."""
@@ -307,6 +338,29 @@ class RatingSession:
     @property
     def n_components(self) -> int:
         return len(self.components)
+
+    @property
+    def is_comparison(self) -> bool:
+        """Whether the session rates several models shuffled together."""
+        return bool(self.models)
+
+    def display_names(self) -> list[str]:
+        """What raters see as each AU's name: the component names, or for a comparison
+        session neutral labels that do not reveal the model
+        (:func:`~dfecs_app.core.rated_models.blind_labels`)."""
+        if not self.is_comparison:
+            return list(self.components)
+        from dfecs_app.core.rated_models import blind_labels
+
+        return blind_labels(self.n_components, self.seed)
+
+    def model_groups(self) -> list[tuple[str, list[int]]]:
+        """(label, component indices) per model; one group for a single-model session."""
+        if not self.is_comparison:
+            return [(self.model_kind.upper() if self.model_kind != "dfecs" else "DFECS",
+                     list(range(self.n_components)))]
+        return [(str(m["label"]), list(range(int(m["start"]), int(m["stop"]))))
+                for m in self.models]
 
     def _rater(self, rater: str) -> str:
         if rater not in self._votes:
@@ -534,9 +588,10 @@ def session_from_json(path: Path, data: dict[str, Any]) -> RatingSession:
         raise InputError(f"not a DFECS rating session (format {data.get('format')!r})", path,
                          field="format")
     version = data.get("format_version")
-    if version != SESSION_FORMAT_VERSION:
+    if version not in SUPPORTED_FORMAT_VERSIONS:
         raise FormatVersionError(f"rating session format version {version} is not supported "
-                                 f"(this app reads version {SESSION_FORMAT_VERSION})", path,
+                                 f"(this app reads versions "
+                                 f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))})", path,
                                  field="format_version")
     model = json_field(data, "model", dict, path)
     model_hash = model.get("hash")
@@ -572,6 +627,8 @@ def session_from_json(path: Path, data: dict[str, Any]) -> RatingSession:
         components=components, raters=raters, orders=orders, seed=int(data.get("seed", 0)),
         tie=tie, blinded=bool(data.get("blinded", True)), closed=bool(data.get("closed", False)),
         created=str(data.get("created", "")), modified=str(data.get("modified", "")), pack=pack)
+    if version == COMPARISON_FORMAT_VERSION:
+        session.models = _read_models(data, path, k)
     votes = json_field(data, "votes", list, path)
     for i, v in enumerate(votes):
         where = f"votes[{i}]"
@@ -600,6 +657,30 @@ def session_from_json(path: Path, data: dict[str, Any]) -> RatingSession:
                                            basis=str(v.get("basis", "")))
         session._times[(rater, comp)] = str(v.get("time", ""))
     return session
+
+
+def _read_models(data: dict[str, Any], path: Path, k: int) -> list[dict[str, Any]]:
+    """The ``models`` list of a comparison session: contiguous slices covering 0..k-1."""
+    models = json_field(data, "models", list, path)
+    out: list[dict[str, Any]] = []
+    start = 0
+    for i, m in enumerate(models):
+        where = f"models[{i}]"
+        if not isinstance(m, dict):
+            raise InputError("must be an object", path, field=where)
+        label = json_field(m, "label", str, path, where)
+        lo = json_field(m, "start", int, path, where)
+        hi = json_field(m, "stop", int, path, where)
+        if lo != start or not lo < hi <= k:
+            raise InputError(f"must continue at AU {start} and end by {k}", path,
+                             field=f"{where}.start")
+        out.append({"label": label, "kind": str(m.get("kind", "")), "hash": m.get("hash"),
+                    "path": m.get("path"), "start": lo, "stop": hi})
+        start = hi
+    if len(out) < 2 or start != k or len({m["label"] for m in out}) != len(out):
+        raise InputError(f"must list two or more uniquely labelled models covering all {k} AUs",
+                         path, field="models")
+    return out
 
 
 def session_from_votes(path: str | os.PathLike, components: list[str], raters: list[str],
