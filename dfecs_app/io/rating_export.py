@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.aumodel import MODEL_KINDS, AUModel
 from dfecs_app.core.projection import au_displacements
 from dfecs_app.core.ratings import RatingSummary, Vote
 from dfecs_app.errors import InputError
@@ -293,10 +293,41 @@ def export_grid_figure(summary: RatingSummary, model: AUModel, neutral_points: n
     pts = np.asarray(neutral_points, dtype=float)
     s = display_scale(model.components, pts) if scale is None else np.broadcast_to(
         np.asarray(scale, dtype=float), (model.n_components,))
-    scaled = AUModel(components=model.components * s[:, None], kind=model.kind,
+    scaled = AUModel(components=model.components * s[:, None],
+                     kind=model.kind if model.kind in MODEL_KINDS else "dfecs",
                      names=list(model.names))
     titles = [f"{name} {_mark(summary.majority[i])}".strip()
               for i, name in enumerate(summary.components)]
     fig = au_grid_figure(scaled, pts, scale=1.0, ncols=ncols, titles=titles,
                          artifacts=artifact_points_by_component(summary, rater))
+    return save_figure(fig, path)
+
+
+def export_fig6_figure(summary: RatingSummary, model: AUModel, neutral_points: np.ndarray,
+                       images: dict[int, np.ndarray], path: str | os.PathLike,
+                       rater: str | None = None, scale: np.ndarray | float | None = None,
+                       ncols: int = 4) -> Path:
+    """Fig. 6 style (PNG, PDF or SVG by suffix): every AU's projected image above its arrow
+    plot, blue artifact dots (of ``rater``, or of every × voter), the majority vote in the
+    title (:func:`dfecs_app.render.rated_figure.rated_au_figure`).
+
+    ``images`` are the projected AU images by component (those missing show "no image");
+    ``model`` may be an AUModel or a set of models rated together.
+    """
+    from dfecs_app.render.arrows import save_figure
+    from dfecs_app.render.rated_figure import rated_au_figure
+
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError("figure format must be .png, .pdf or .svg", path)
+    if rater is not None and rater not in summary.raters:
+        raise InputError(f"unknown rater {rater!r}", path)
+    pts = np.asarray(neutral_points, dtype=float)
+    comps = np.asarray(model.components, dtype=float)
+    s = display_scale(comps, pts) if scale is None else np.broadcast_to(
+        np.asarray(scale, dtype=float), (comps.shape[0],))
+    titles = [f"{name} {_mark(summary.majority[i])}".strip()
+              for i, name in enumerate(summary.components)]
+    fig = rated_au_figure(pts, comps * s[:, None], images, titles,
+                          artifact_points_by_component(summary, rater), ncols=ncols)
     return save_figure(fig, path)

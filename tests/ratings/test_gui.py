@@ -75,7 +75,11 @@ def test_three_rater_blinded_session_by_keyboard(qtbot, qt_env, tmp_path, model,
     assert v["points"] == [ARTIFACT_POINT[1]] and v["basis"] == "UF1"
     assert v["artifact"] == f"point {ARTIFACT_POINT[1]} moves against the muscles"
 
-    # Bob: blinded — his screen shows none of Ann's votes; undo by Ctrl+Z
+    # Bob: blinded — his screen shows none of Ann's votes; undo by Ctrl+Z. Ann's turn must
+    # end first (the rater identity is fixed for a turn)
+    assert not panel.rate_as("Bob") and screen.rater == "Ann"
+    qtbot.mouseClick(screen.end_turn_button, Qt.MouseButton.LeftButton)
+    assert panel.turn is None and panel.tabs.currentWidget() is panel.setup
     panel.rate_as("Bob")
     assert screen.vote_label.text() == "your vote: —"
     assert screen.plot.artifacts == set()
@@ -104,6 +108,7 @@ def test_three_rater_blinded_session_by_keyboard(qtbot, qt_env, tmp_path, model,
         c = s2.current_component
         rate_one(qtbot, s2, "Bob", with_artifacts=False)
         done[("Bob", c)] = PLAN["Bob"][c]
+    qtbot.mouseClick(s2.end_turn_button, Qt.MouseButton.LeftButton)
     panel2.rate_as("Cat")
     for _ in range(4):
         c = s2.current_component

@@ -79,7 +79,8 @@ def test_another_model_is_refused_and_a_changed_model_warns(tmp_path, model) -> 
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda d: d.update(format_version=2), "version"),
+    (lambda d: d.update(format_version=3), "version"),
+    (lambda d: d.update(format_version=2), r"\[models\] missing"),
     (lambda d: d.update(format="other"), "format"),
     (lambda d: d["votes"].append(dict(d["votes"][0])), "duplicate"),
     (lambda d: d["votes"][0].update(rater="Nobody"), "unknown rater"),

@@ -4,6 +4,11 @@ Neutral keypoints red, moved keypoints green, arrows between them, the face outl
 the artifact keypoints as blue dots (Fig. 6/8), like :mod:`dfecs_app.render.arrows` draws for
 files. Clicking near a neutral keypoint emits ``pointClicked(index)``.
 
+Rater aids (each a setter): keypoint numbers beside the points (paper Fig. 2,
+:meth:`set_show_numbers`), a scale bar in neutral-image pixels (:meth:`set_show_scale_bar`)
+and the fraction of the movement shown (:meth:`set_fraction`: 0 neutral, 1 the AU; the
+rating screen animates it).
+
 Signals
 -------
 pointClicked(int)
@@ -41,8 +46,12 @@ class ArrowPlotWidget(QWidget):
         self.setAccessibleName("KPM arrow plot: click keypoints to mark artifacts")
         self._neutral: np.ndarray | None = None
         self._moved: np.ndarray | None = None
+        self._disp: np.ndarray | None = None
         self._artifacts: set[int] = set()
         self._enabled_marking = True
+        self.show_numbers = False
+        self.show_scale_bar = False
+        self.fraction = 1.0
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(360, 360)
@@ -55,6 +64,7 @@ class ArrowPlotWidget(QWidget):
         else:
             self._neutral = np.asarray(neutral, dtype=float)
             d = np.zeros_like(self._neutral) if displacement is None else np.asarray(displacement)
+            self._disp = np.asarray(d, dtype=float)
             self._moved = self._neutral + d
         self._artifacts = {int(a) for a in artifacts}
         self.update()
@@ -66,6 +76,30 @@ class ArrowPlotWidget(QWidget):
     @property
     def artifacts(self) -> set[int]:
         return set(self._artifacts)
+
+    def set_show_numbers(self, on: bool) -> None:
+        """Draw each keypoint's 68-layout index beside it (paper Fig. 2)."""
+        self.show_numbers = bool(on)
+        self.update()
+
+    def set_show_scale_bar(self, on: bool) -> None:
+        """Draw a scale bar in neutral-image pixels."""
+        self.show_scale_bar = bool(on)
+        self.update()
+
+    def set_fraction(self, t: float) -> None:
+        """Show the movement scaled by ``t`` in [0, 1] (0: the neutral face)."""
+        self.fraction = float(np.clip(t, 0.0, 1.0))
+        self.update()
+
+    def scale_bar_pixels(self) -> float:
+        """Length of the scale bar in image pixels: 1, 2 or 5 × 10^n, about 1/6 of the face."""
+        if self._neutral is None:
+            return 0.0
+        span = float(np.ptp(self._neutral[:, 0])) or 1.0
+        target = span / 6.0
+        base = 10.0 ** np.floor(np.log10(target))
+        return float(max((m * base for m in (1.0, 2.0, 5.0) if m * base <= target), default=base))
 
     # -- geometry -------------------------------------------------------------------------
     def _transform(self) -> tuple[float, float, float]:
@@ -126,7 +160,7 @@ class ArrowPlotWidget(QWidget):
             return
         s, ox, oy = self._transform()
         n = self._neutral * s + [ox, oy]
-        m = self._moved * s + [ox, oy]
+        m = (self._neutral + self.fraction * self._disp) * s + [ox, oy]
         p.setPen(QPen(OUTLINE_COLOR, 1.0))
         for idx, closed in OUTLINE:
             path = QPainterPath(QPointF(*n[idx[0]]))
@@ -157,6 +191,22 @@ class ArrowPlotWidget(QWidget):
         p.setBrush(ARTIFACT)
         for i in sorted(self._artifacts):
             p.drawEllipse(QPointF(*n[i]), 6.0, 6.0)
+        if self.show_numbers:
+            font = p.font()
+            font.setPointSizeF(7.0)
+            p.setFont(font)
+            p.setPen(QColor("#3a3a3a"))
+            for i, (x, y) in enumerate(n):
+                p.drawText(QPointF(x + 3.0, y - 3.0), str(i))
+        if self.show_scale_bar:
+            px = self.scale_bar_pixels()
+            length = px * s
+            y0 = self.height() - 14.0
+            p.setPen(QPen(QColor("#202020"), 2.0))
+            p.drawLine(QPointF(12.0, y0), QPointF(12.0 + length, y0))
+            p.drawLine(QPointF(12.0, y0 - 4), QPointF(12.0, y0 + 4))
+            p.drawLine(QPointF(12.0 + length, y0 - 4), QPointF(12.0 + length, y0 + 4))
+            p.drawText(QPointF(18.0 + length, y0 + 4), f"{px:g} px (neutral image)")
         p.setPen(QColor("#606060"))
         p.drawText(QRectF(4, 2, self.width() - 8, 16), Qt.AlignmentFlag.AlignLeft,
                    "red: neutral  green: moved  blue: artifact")

@@ -5,7 +5,18 @@ artifacts, blue dots) and the reference schematic of feasible muscle movements; 
 navigation, undo/redo, and for × the artifact keypoints, the artifact text and its muscular
 basis. Every change goes through :class:`~dfecs_app.io.rating_session.RatingSession`, which
 saves it atomically before the call returns. The screen only ever reads the current rater's own
-votes (blinding). Keys: :mod:`dfecs_app.gui.rating.shortcuts`.
+votes (blinding): it shows the rater's own name and progress only, names AUs by the session's
+:meth:`~dfecs_app.io.rating_session.RatingSession.display_names` (neutral labels in a model
+comparison), and its messages never carry a rater's name (hosts log them). Keys:
+:mod:`dfecs_app.gui.rating.shortcuts`.
+
+Rater aids (each toggled by a check box and a key): keypoint numbers on the arrow plot and the
+image (Fig. 2), the neutral face instead of the AU, a looping animation from the neutral face
+to the AU (keypoints move along their arrows; the image cross-fades from the neutral crop to
+the projected AU image — a blend, not a sequence of morphs), and a scale bar.
+
+In *turn mode* (the coordinator's panel) an *End my turn* button hands the screen back to the
+coordinator (``endTurnRequested``).
 
 Signals
 -------
@@ -13,6 +24,8 @@ voteChanged(str, int)
     A vote of (rater, component) changed (set, cleared, undone, artifacts edited).
 raterFinished(str)
     The rater has now rated every AU.
+endTurnRequested()
+    The rater ends their turn (turn mode only).
 message(str)
     A status line for the host window.
 """
@@ -23,9 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QKeySequence, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -47,7 +61,13 @@ from dfecs_app.gui.image_view import to_qimage
 from dfecs_app.gui.rating.arrow_plot import ArrowPlotWidget
 from dfecs_app.gui.rating.reference import ReferencePanel
 from dfecs_app.gui.rating.shortcuts import action_for, help_html, keys_text
+from dfecs_app.io.rating_export import face_crop
 from dfecs_app.io.rating_session import RatingSession
+
+#: Animation: frames per second and seconds from the neutral face to the AU (then it holds the
+#: AU for a third of that and starts again).
+ANIMATION_FPS = 25
+ANIMATION_SECONDS = 1.2
 
 
 @dataclass
@@ -65,6 +85,8 @@ class RatingMaterial:
         Display intensity per AU.
     images : dict of int -> QImage or Path
         Projected AU images (filled as they are rendered).
+    neutral_image : ndarray (H, W, 3) uint8, QImage, Path or None
+        The whole neutral face (for the neutral ↔ AU aid and the animation).
     """
 
     names: list[str]
@@ -72,6 +94,27 @@ class RatingMaterial:
     components: np.ndarray
     scales: np.ndarray
     images: dict[int, QImage | Path] = field(default_factory=dict)
+    neutral_image: np.ndarray | QImage | Path | None = None
+
+    def neutral_qimage(self) -> QImage | None:
+        img = self.neutral_image
+        if img is None:
+            return None
+        if isinstance(img, np.ndarray):
+            self.neutral_image = img = to_qimage(img)
+        elif isinstance(img, Path):
+            self.neutral_image = img = QImage(str(img))
+        return None if img.isNull() else img
+
+    def crop_box(self, component: int) -> tuple[int, int, int, int] | None:
+        """(top, bottom, left, right) of the projected AU image of ``component`` in the
+        neutral image (as :func:`~dfecs_app.io.rating_export.render_au_image` crops it)."""
+        disp = self.displacement(component)
+        neutral = self.neutral_qimage()
+        if disp is None or neutral is None:
+            return None
+        pts = self.neutral_points
+        return face_crop((neutral.height(), neutral.width()), np.vstack([pts, pts + disp]))
 
     def displacement(self, component: int) -> np.ndarray | None:
         """Keypoint displacement (68, 2) of ``component`` in image pixels."""
@@ -99,6 +142,7 @@ class RatingScreen(QWidget):
 
     voteChanged = Signal(str, int)
     raterFinished = Signal(str)
+    endTurnRequested = Signal()
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -108,7 +152,12 @@ class RatingScreen(QWidget):
         self.rater: str | None = None
         self.material: RatingMaterial | None = None
         self._order: list[int] = []
+        self._names: list[str] = []
         self._pos = 0
+        self._frame = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / ANIMATION_FPS))
+        self._timer.timeout.connect(self._tick)
         self._build()
         self._refresh()
 
@@ -144,6 +193,10 @@ class RatingScreen(QWidget):
         self.undo_button = button("Undo", "undo")
         self.redo_button = button("Redo", "redo")
         self.help_button = button("Keys", "help")
+        self.end_turn_button = QPushButton("End my &turn")
+        self.end_turn_button.setToolTip("Hand the screen back to the coordinator")
+        self.end_turn_button.clicked.connect(self.endTurnRequested)
+        self.end_turn_button.setVisible(False)
         self.vote_label = QLabel()
         self.vote_label.setMinimumWidth(160)
         buttons = QHBoxLayout()
@@ -152,8 +205,22 @@ class RatingScreen(QWidget):
         buttons.addWidget(self.vote_label)
         buttons.addStretch(1)
         for b in (self.prev_button, self.next_button, self.undo_button, self.redo_button,
-                  self.help_button):
+                  self.help_button, self.end_turn_button):
             buttons.addWidget(b)
+
+        aids = QHBoxLayout()
+        aids.addWidget(QLabel("Aids:"))
+        self.aid_checks: dict[str, QCheckBox] = {}
+        for action, text in (("toggle_numbers", "keypoint numbers"),
+                             ("toggle_neutral", "neutral face"),
+                             ("toggle_animation", "animate neutral → AU"),
+                             ("toggle_scale_bar", "scale bar")):
+            box = QCheckBox(f"{text} ({keys_text(action)})")
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            box.toggled.connect(self._aids_changed)
+            aids.addWidget(box)
+            self.aid_checks[action] = box
+        aids.addStretch(1)
 
         self.points_edit = QLineEdit()
         self.points_edit.setPlaceholderText("click the keypoints on the arrow plot, or type "
@@ -188,6 +255,7 @@ class RatingScreen(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
         layout.addLayout(buttons)
+        layout.addLayout(aids)
         layout.addWidget(self.artifact_box)
         layout.addWidget(self.status)
         self._text_fields = (self.points_edit, self.artifact_edit, self.basis_edit.lineEdit())
@@ -204,10 +272,54 @@ class RatingScreen(QWidget):
                 raise DfecsError(f"{len(material.names)} AUs shown for a session of "
                                  f"{session.n_components} components")
             self._order = session.order(rater)
+            self._names = session.display_names()
             self._pos = session.resume_position(rater)
         else:
-            self._order, self._pos = [], 0
+            self._order, self._names, self._pos = [], [], 0
+        self.status.setText("")  # nothing of an earlier rater's turn stays on screen
         self._refresh()
+
+    def set_turn_mode(self, on: bool) -> None:
+        """Show the *End my turn* button (the coordinator's panel hosts raters in turns)."""
+        self.end_turn_button.setVisible(bool(on))
+
+    # -- rater aids -----------------------------------------------------------------------
+    def set_aid(self, action: str, on: bool) -> None:
+        """Switch a rater aid by its shortcut id (``toggle_numbers``, ``toggle_neutral``,
+        ``toggle_animation``, ``toggle_scale_bar``)."""
+        self.aid_checks[action].setChecked(bool(on))
+
+    def aid(self, action: str) -> bool:
+        return self.aid_checks[action].isChecked()
+
+    def _aids_changed(self) -> None:
+        self.plot.set_show_numbers(self.aid("toggle_numbers"))
+        self.plot.set_show_scale_bar(self.aid("toggle_scale_bar"))
+        if self.aid("toggle_animation"):
+            self._frame = 0
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self._apply_fraction()
+
+    @property
+    def fraction(self) -> float:
+        """How much of the AU is shown: 0 neutral, 1 the AU (animated when that aid is on)."""
+        if self.aid("toggle_neutral"):
+            return 0.0
+        if self.aid("toggle_animation"):
+            n = int(ANIMATION_FPS * ANIMATION_SECONDS)
+            return min(self._frame / n, 1.0)
+        return 1.0
+
+    def _tick(self) -> None:
+        n = int(ANIMATION_FPS * ANIMATION_SECONDS)
+        self._frame = (self._frame + 1) % (n + n // 3 + 1)
+        self._apply_fraction()
+
+    def _apply_fraction(self) -> None:
+        self.plot.set_fraction(self.fraction)
+        self._show_image()
 
     @property
     def position(self) -> int:
@@ -252,6 +364,8 @@ class RatingScreen(QWidget):
             "edit_basis": lambda: self._focus(self.basis_edit.lineEdit()),
             "leave_field": self.setFocus, "help": self.show_help,
         }
+        for aid in self.aid_checks:
+            handlers[aid] = lambda a=aid: self.set_aid(a, not self.aid(a))
         try:
             handlers[action]()
         except DfecsError as err:  # shown in the status line, never a blocking dialog
@@ -281,7 +395,7 @@ class RatingScreen(QWidget):
         c = self.current_component
         self.session.set_vote(self.rater, c, False)
         self._after_change(c)
-        self.message.emit(f"× recorded for {self.session.components[c]}: mark the offending "
+        self.message.emit(f"× recorded for {self._names[c]}: mark the offending "
                           "keypoints and describe the artifact, then go on")
         self._refresh()
 
@@ -345,7 +459,7 @@ class RatingScreen(QWidget):
     def _after_change(self, component: int, finished_check: bool = True) -> None:
         self.voteChanged.emit(self.rater, component)
         if finished_check and self.session.rater_done(self.rater):
-            self.message.emit(f"{self.rater}: all {self.session.n_components} AUs rated")
+            self.message.emit(f"All {self.session.n_components} AUs rated — thank you.")
             self.raterFinished.emit(self.rater)
 
     def _focus(self, widget: QWidget) -> None:
@@ -395,16 +509,54 @@ class RatingScreen(QWidget):
         self._commit_artifact()
         self._commit_basis()
 
-    def _show_image(self) -> None:
+    def composed_image(self) -> QImage | None:
+        """The picture shown for the current AU with the aids applied (None: none yet)."""
         c = self.current_component
         img = None if self.material is None or c is None else self.material.images.get(c)
+        if isinstance(img, Path):
+            img = QImage(str(img))
+        t = self.fraction
+        box = self.material.crop_box(c) if self.material is not None and c is not None else None
+        neutral = self.material.neutral_qimage() if box is not None else None
+        crop = None
+        if neutral is not None:
+            top, bottom, left, right = box
+            crop = neutral.copy(left, top, right - left, bottom - top)
+        if img is None or img.isNull():
+            if crop is None or t > 0.0:
+                return None
+            img = crop
+        out = img.convertToFormat(QImage.Format.Format_RGB888)
+        if t < 1.0 and crop is not None and crop.size() == out.size():
+            p = QPainter(out)
+            p.setOpacity(1.0 - t)  # cross-fade: neutral crop over the AU image
+            p.drawImage(0, 0, crop)
+            p.end()
+        if self.aid("toggle_numbers") and box is not None:
+            top, _, left, _ = box
+            disp = self.material.displacement(c)
+            pts = self.material.neutral_points + t * disp - [left, top]
+            p = QPainter(out)
+            font = p.font()
+            font.setPointSizeF(max(6.0, out.width() / 60))
+            p.setFont(font)
+            for i, (x, y) in enumerate(pts):
+                p.setPen(QColor(255, 255, 255))
+                p.drawText(QPointF(x + 2.0, y - 1.0), str(i))
+                p.setPen(QColor(20, 20, 20))
+                p.drawText(QPointF(x + 1.0, y - 2.0), str(i))
+            p.end()
+        return out
+
+    def _show_image(self) -> None:
+        img = self.composed_image()
         if img is None:
             self.image_label.setPixmap(QPixmap())
             self.image_label.setText("projected AU image\nrendering…" if self.material
                                      and self.material.neutral_points is not None
                                      else "no projected AU image")
             return
-        pix = QPixmap(str(img)) if isinstance(img, Path) else QPixmap.fromImage(img)
+        pix = QPixmap.fromImage(img)
         size = self.image_label.size()
         self.image_label.setPixmap(pix.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
                                               Qt.TransformationMode.SmoothTransformation))
@@ -425,7 +577,7 @@ class RatingScreen(QWidget):
             closed = " — <b>session closed</b>" if self.session.closed else ""
             self.header.setText(
                 f"<b>{self.rater}</b> — AU {self._pos + 1} of {k}: "
-                f"<b>{self.session.components[c]}</b> — {done}/{k} rated{closed}")
+                f"<b>{self._names[c]}</b> — your progress: {done}/{k} rated{closed}")
             disp = self.material.displacement(c) if self.material else None
             npts = self.material.neutral_points if self.material else None
             self.plot.set_data(npts, disp, vote.points if vote else ())

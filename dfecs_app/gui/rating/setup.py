@@ -1,7 +1,21 @@
-"""Session setup: raters' names, start / resume, which rater rates now, close, packs.
+"""Session setup (the coordinator's view): which model(s) to rate, raters' names, start /
+resume, whose turn it is, close, packs.
+
+Models to rate
+--------------
+A checklist of the models the host offers (the project's DFECS model, its PCA / FACS
+baselines, model files loaded here, PCA AUs fitted here with a number of components). One
+model checked: an ordinary session (Table 1 / Table 2). Two or more: a blinded comparison — the
+models' AUs shuffled together per rater, the model hidden from raters.
 
 Signals
 -------
+modelsChosen(list)
+    The checked model labels changed.
+loadModelRequested()
+    Load a model file (the host shows a file dialog).
+pcaRequested(int)
+    Fit PCA AUs with this many principal components on the training KPMs.
 startRequested(list, int, str, bool)
     Start a new session: (rater names, seed, tie rule, blinded).
 openRequested()
@@ -26,6 +40,8 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -46,9 +62,37 @@ class SessionSetupWidget(QWidget):
     closeRequested = Signal()
     packRequested = Signal(str)
     mergeRequested = Signal()
+    modelsChosen = Signal(list)
+    loadModelRequested = Signal()
+    pcaRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        model_box = QGroupBox("Models to rate (two or more: blinded comparison)")
+        self.model_list = QListWidget()
+        self.model_list.setAccessibleName("Models to rate")
+        self.model_list.setFixedHeight(84)
+        self.model_list.itemChanged.connect(lambda _i: self.modelsChosen.emit(self.chosen_models()))
+        self.load_model_button = QPushButton("&Load model file…")
+        self.load_model_button.clicked.connect(self.loadModelRequested)
+        self.pca_spin = QSpinBox()
+        self.pca_spin.setRange(1, 68)
+        self.pca_spin.setValue(8)
+        self.pca_spin.setAccessibleName("Number of principal components")
+        self.pca_button = QPushButton("Fit &PCA AUs")
+        self.pca_button.setToolTip("PCA AUs [U, −U] of the training KPMs with this many "
+                                   "principal components (Table 2: 8 PCs = 16 AUs)")
+        self.pca_button.clicked.connect(lambda: self.pcaRequested.emit(self.pca_spin.value()))
+        self.pca_button.setEnabled(False)
+        mrow = QHBoxLayout()
+        mrow.addWidget(self.load_model_button)
+        mrow.addWidget(QLabel("PCs:"))
+        mrow.addWidget(self.pca_spin)
+        mrow.addWidget(self.pca_button)
+        mrow.addStretch(1)
+        mlay = QVBoxLayout(model_box)
+        mlay.addWidget(self.model_list)
+        mlay.addLayout(mrow)
         new_box = QGroupBox("New session")
         self.raters_edit = QPlainTextEdit("\n".join(DEFAULT_RATERS))
         self.raters_edit.setTabChangesFocus(True)
@@ -108,11 +152,43 @@ class SessionSetupWidget(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
+        layout.addWidget(model_box)
         layout.addWidget(new_box)
         layout.addWidget(cur_box)
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.set_session(None)
+
+    # -- models ---------------------------------------------------------------------------
+    def set_models(self, labels: list[str], checked: list[str]) -> None:
+        """Offer these model labels; check those in ``checked`` (no signal)."""
+        self.model_list.blockSignals(True)
+        self.model_list.clear()
+        for lab in labels:
+            item = QListWidgetItem(lab)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if lab in checked
+                               else Qt.CheckState.Unchecked)
+            self.model_list.addItem(item)
+        self.model_list.blockSignals(False)
+
+    def chosen_models(self) -> list[str]:
+        """The checked model labels, in list order."""
+        return [self.model_list.item(i).text() for i in range(self.model_list.count())
+                if self.model_list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def check_models(self, labels: list[str]) -> None:
+        """Check exactly ``labels`` (emits modelsChosen once)."""
+        self.model_list.blockSignals(True)
+        for i in range(self.model_list.count()):
+            item = self.model_list.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.text() in labels
+                               else Qt.CheckState.Unchecked)
+        self.model_list.blockSignals(False)
+        self.modelsChosen.emit(self.chosen_models())
+
+    def set_can_fit_pca(self, on: bool) -> None:
+        self.pca_button.setEnabled(on)
 
     def rater_names(self) -> list[str]:
         return [line.strip() for line in self.raters_edit.toPlainText().splitlines()
@@ -139,8 +215,13 @@ class SessionSetupWidget(QWidget):
         progress = "<br>".join(f"{r}: {session.vote_count(r)} / {session.n_components} rated"
                                for r in session.raters)
         state = "closed" if session.closed else ("open, blinded" if session.blinded else "open")
+        models = ""
+        if session.is_comparison:
+            models = ("<br>Blinded comparison of " + ", ".join(
+                f"{m['label']} ({int(m['stop']) - int(m['start'])} AUs)" for m in session.models)
+                + ": raters see neutral labels only")
         self.session_label.setText(f"<b>{session.path.name}</b> ({state}) — "
-                                   f"{session.n_components} AUs<br>{progress}")
+                                   f"{session.n_components} AUs{models}<br>{progress}")
 
     def show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(f"<span style='color:#b00020'>{text}</span>" if error else text)

@@ -38,6 +38,13 @@ RATING_SHORTCUTS: tuple[RatingShortcut, ...] = (
     RatingShortcut("edit_artifact", ("A",), "Describe the artifact"),
     RatingShortcut("edit_basis", ("B",), "Give the muscular basis (UF1-UF4, LF1-LF2, ...)"),
     RatingShortcut("leave_field", ("Esc",), "In a text field: back to voting (Enter also saves)"),
+    RatingShortcut("toggle_numbers", ("I",), "Rater aid: keypoint numbers on the arrow plot and "
+                   "the image (paper Fig. 2)"),
+    RatingShortcut("toggle_neutral", ("V",), "Rater aid: show the neutral face instead of the AU "
+                   "(press again for the AU)"),
+    RatingShortcut("toggle_animation", ("P",), "Rater aid: loop an animation from the neutral "
+                   "face to the AU"),
+    RatingShortcut("toggle_scale_bar", ("S",), "Rater aid: scale bar (neutral-image pixels)"),
     RatingShortcut("help", ("F1",), "Show these shortcuts"),
 )
 
