@@ -182,7 +182,8 @@ class MainWindow(QMainWindow):
             aus.set_morph_provider(projected)
         if "ratings" in self.panels:
             for sig in (self.document.modelChanged, self.document.neutralChanged,
-                        self.document.replaced, self.document.pathChanged):
+                        self.document.replaced, self.document.pathChanged,
+                        self.document.evaluationChanged, self.document.kpmChanged):
                 sig.connect(self._update_rating_panel)
             self.panels["ratings"].sessionChanged.connect(self._on_session_changed)
 
@@ -228,6 +229,9 @@ class MainWindow(QMainWindow):
         if panel is None or not self.is_shown("ratings"):  # rendered when the tab is opened
             return
         doc = self.document
+        offer = getattr(panel, "set_available_models", None)
+        if offer is not None:  # the project's models to choose from (baselines too)
+            offer({"DFECS": doc.model, **doc.baselines}, kpm=doc.kpm)
         key = (id(doc.model), id(doc.neutral_image), None if doc.neutral_landmarks is None
                else doc.neutral_landmarks.tobytes(), str(self.session_path()))
         if key == getattr(self, "_rating_key", None):
@@ -237,7 +241,8 @@ class MainWindow(QMainWindow):
 
     def _on_session_changed(self, path: str) -> None:
         if self.document.model is not None and path:
-            key = self.document.model.content_hash()[:12]
+            rated = getattr(self.panels.get("ratings"), "rated_hash", None)
+            key = (rated or self.document.model.content_hash())[:12]
             if self.document.sessions.get(key) != path:
                 self.document.sessions[key] = path
                 self.document.set_dirty()
