@@ -32,6 +32,22 @@ import numpy as np
 N_POINTS = 68
 N_FEATURES = 2 * N_POINTS
 
+#: Keypoints on the face's midline (chin, nose bridge and tip, lip centres).
+MIDLINE_POINTS: tuple[int, ...] = (8, 27, 28, 29, 30, 33, 51, 57, 62, 66)
+#: Keypoints on the left of the image (the subject's right side).
+IMAGE_LEFT_POINTS: tuple[int, ...] = (*range(0, 8), *range(17, 22), 31, 32, *range(36, 42),
+                                      48, 49, 50, 58, 59, 60, 61, 67)
+
+
+def point_sides() -> np.ndarray:
+    """Side of every keypoint, shape (68,): −1 left of the image (subject's right), +1 right
+    of the image, 0 on the midline. ``side · dx`` is a movement's lateral component (away
+    from the midline)."""
+    side = np.ones(N_POINTS)
+    side[list(IMAGE_LEFT_POINTS)] = -1.0
+    side[list(MIDLINE_POINTS)] = 0.0
+    return side
+
 #: Face parts of §2.3.1, in the paper's order of the seven PFMs, as 68-layout point indices.
 FACE_PARTS: dict[str, tuple[int, ...]] = {
     "jaw": tuple(range(0, 17)),

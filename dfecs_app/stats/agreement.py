@@ -177,3 +177,64 @@ def agreement(matrix: np.ndarray, n_boot: int = 1000, level: float = 0.95,
         alpha_ci=bootstrap_ci(M, krippendorff_alpha, n_boot=n_boot, level=level, seed=seed),
         n_units=int(complete.shape[0]),
     )
+
+
+@dataclass(frozen=True)
+class PrecheckAgreement:
+    """Agreement of the automatic muscle-direction pre-check with the raters' majority vote.
+
+    Attributes
+    ----------
+    kappa : float
+        Cohen's κ (NaN when undefined: one of the two says the same for every AU).
+    table : ndarray of int, shape (2, 2)
+        Confusion table, rows = pre-check (plausible, implausible), columns = majority vote
+        (interpretable, non-interpretable).
+    n : int
+        AUs with both a pre-check verdict and a majority vote.
+    accuracy : float
+        Share of AUs where both agree.
+    """
+
+    kappa: float
+    table: np.ndarray
+    n: int
+    accuracy: float
+
+    def as_dict(self) -> dict:
+        return {"cohen_kappa": _finite_or_none(self.kappa), "n": self.n,
+                "accuracy": _finite_or_none(self.accuracy),
+                "confusion": {"rows": ["precheck plausible", "precheck implausible"],
+                              "columns": ["majority interpretable", "majority non-interpretable"],
+                              "table": self.table.astype(int).tolist()}}
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's κ of two 0/1 label vectors of equal length (NaN when undefined, 0/0)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size == 0:
+        return float("nan")
+    po = float(np.mean(a == b))
+    pe = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
+    return float("nan") if pe == 1.0 else (po - pe) / (1.0 - pe)
+
+
+def precheck_agreement(plausible: np.ndarray, majority: np.ndarray) -> PrecheckAgreement:
+    """Cohen's κ and the confusion table of pre-check verdicts vs majority votes.
+
+    Parameters
+    ----------
+    plausible : ndarray of bool or float, shape (k,)
+        Pre-check verdict per AU (NaN: no verdict, e.g. an all-zero AU).
+    majority : ndarray, shape (k,)
+        Majority vote (1 interpretable, 0 not, NaN none).
+    """
+    p = np.asarray(plausible, dtype=float)
+    m = np.asarray(majority, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(m)
+    p, m = p[ok], m[ok]
+    table = np.array([[np.sum((p == 1) & (m == 1)), np.sum((p == 1) & (m == 0))],
+                      [np.sum((p == 0) & (m == 1)), np.sum((p == 0) & (m == 0))]], dtype=int)
+    acc = float(np.mean(p == m)) if p.size else float("nan")
+    return PrecheckAgreement(cohen_kappa(p, m), table, int(p.size), acc)
