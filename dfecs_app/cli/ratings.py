@@ -11,6 +11,8 @@ Sub-commands::
                        [--image FACE.png] --out PACK_DIR
     dfecs ratings merge SESSION.json RETURNED.json|PACK_DIR [...]
     dfecs ratings export SESSION.json OUT.{csv,md,tex,txt,png,pdf,svg} [--model --neutral]
+    dfecs ratings precheck MODEL.npz [MODEL2.npz ...] [--session SESSION.json] [--out CSV]
+                           [--json] [--min-fraction F]
 """
 
 from __future__ import annotations
@@ -117,6 +119,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--neutral", type=Path, help="neutral landmarks (figures)")
     p.add_argument("--rater", help="figure: blue dots of this rater only")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("precheck", help="automatic muscle-direction pre-check of the AUs "
+                       "(coordinator only); with a closed session: Cohen's kappa against the "
+                       "majority vote")
+    p.add_argument("model", type=Path, nargs="+",
+                   help="model file(s); a comparison session's models in order")
+    p.add_argument("--session", type=Path, help="the rating session of these AUs")
+    p.add_argument("--out", type=Path, help="write the per-AU table (CSV)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--min-fraction", type=float, default=None,
+                   help="judge keypoints moving at least this fraction of the AU's largest "
+                        "movement (default 0.25)")
+    p.add_argument("--cones", type=Path, help="another cone table (JSON) than the built-in")
+    p.set_defaults(func=cmd_precheck)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,5 +371,68 @@ def cmd_export(args: argparse.Namespace) -> int:
         export_grid_figure(summary, model, _load_neutral(args.neutral), args.out, rater=args.rater)
     else:
         export_table(summary, args.out)
+        if model is not None:  # the pre-check beside the ratings
+            from dfecs_app.core.muscle_check import precheck
+            from dfecs_app.io.muscle_cones import load_cone_table
+            from dfecs_app.io.precheck_export import precheck_path_beside, write_precheck_csv
+
+            table = load_cone_table()
+            side = write_precheck_csv(precheck_path_beside(args.out), summary.components,
+                                      precheck(model.components, table), table,
+                                      summary.majority)
+            print(f"wrote {side}", file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_precheck(args: argparse.Namespace) -> int:
+    from dfecs_app.core.muscle_check import DEFAULT_MIN_FRACTION, precheck
+    from dfecs_app.io.muscle_cones import load_cone_table
+    from dfecs_app.io.precheck_export import write_precheck_csv
+    from dfecs_app.stats.agreement import precheck_agreement
+
+    frac = DEFAULT_MIN_FRACTION if args.min_fraction is None else args.min_fraction
+    if not 0.0 < frac <= 1.0:
+        raise InputError(f"--min-fraction must be in (0, 1], got {frac}")
+    table = load_cone_table(args.cones)
+    session = RatingSession.open(args.session) if args.session else None
+    labels = [m["label"] for m in session.models] if session and session.is_comparison else None
+    model = _rated_models(list(args.model), labels)
+    if session is not None:
+        session.check_model(model, args.model[0] if len(args.model) == 1 else None)
+    names = session.components if session is not None else list(model.names)
+    checks = precheck(model.components, table, frac)
+    majority = agr = None
+    if session is not None and session.closed:
+        majority = session.summary().majority
+        agr = precheck_agreement(np.array([float(c.plausible) if np.isfinite(c.score)
+                                           else np.nan for c in checks]), majority)
+    if args.out is not None:
+        write_precheck_csv(args.out, names, checks, table, majority)
+    n_bad = sum(not c.plausible for c in checks)
+    if args.json:
+        obj = {"min_fraction": frac, "n_aus": len(checks), "n_implausible": n_bad,
+               "aus": [{"component": n, "plausible": c.plausible, "flagged": c.flagged,
+                        "score": _num(c.score)} for n, c in zip(names, checks)]}
+        if agr is not None:
+            obj["agreement"] = agr.as_dict()
+        print(json.dumps(obj, ensure_ascii=False))
+        return 0
+    width = max(len(n) for n in names)
+    for n, c in zip(names, checks):
+        score = "  –  " if not math.isfinite(c.score) else f"{c.score:.3f}"
+        flag = " ".join(map(str, c.flagged)) or "-"
+        print(f"{n.ljust(width)}  {'plausible  ' if c.plausible else 'IMPLAUSIBLE'}  "
+              f"score {score}  flagged keypoints: {flag}")
+    print(f"Pre-check: {len(checks) - n_bad} of {len(checks)} AUs plausible "
+          f"(keypoints moving >= {frac:g} x the largest movement judged)")
+    if agr is not None:
+        t = agr.table
+        print(f"Agreement with the majority vote ({agr.n} AUs): Cohen's kappa "
+              f"{_fmt_stat(agr.kappa)}, {agr.accuracy:.0%} agree")
+        print("                       majority ✓  majority ×")
+        print(f"pre-check plausible    {t[0, 0]:>10}  {t[0, 1]:>10}")
+        print(f"pre-check implausible  {t[1, 0]:>10}  {t[1, 1]:>10}")
+    elif session is not None:
+        print("(agreement with the raters appears once the session is closed)")
     return 0

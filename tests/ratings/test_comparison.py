@@ -115,6 +115,16 @@ def test_comparison_session_file_pack_and_cli(tmp_path, capsys, neutral_face) ->
     obj = json.loads(capsys.readouterr().out)["comparison"]
     assert [m["majority"] for m in obj["models"]] == pytest.approx([100.0, 25.0])
     assert obj["differences"][0]["difference"] == pytest.approx(-75.0)
+    # the pre-check of the same AUs, with its agreement now that the session is closed
+    assert run("ratings", "precheck", tmp_path / "a.npz", tmp_path / "b.npz", "--session", path,
+               "--json", "--out", tmp_path / "pre.csv") == 0
+    pre = json.loads(capsys.readouterr().out)
+    assert pre["n_aus"] == 7 and [a["component"] for a in pre["aus"]] == s.components
+    assert pre["agreement"]["n"] == 7
+    assert sum(map(sum, pre["agreement"]["confusion"]["table"])) == 7
+    assert len((tmp_path / "pre.csv").read_text().splitlines()) == 8
+    assert run("ratings", "precheck", tmp_path / "a.npz") == 0
+    assert "Pre-check:" in capsys.readouterr().out
     # the session refuses a single model of the set
     with pytest.raises(Exception, match="another model"):
         RatingSession.open(path, model=a)

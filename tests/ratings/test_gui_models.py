@@ -133,6 +133,9 @@ def test_blinded_dfecs_vs_pca_three_raters_by_keyboard(qtbot, qt_env, tmp_path, 
     qtbot.mouseClick(panel.setup.start_button, Qt.MouseButton.LeftButton)
     session = panel.session
     assert session.is_comparison and session.blinded
+    # the coordinator sees the pre-check of all 8 AUs in the Session tab
+    assert panel.setup.precheck_table.rowCount() == 8
+    assert "DFECS: Component 1" in visible_texts(panel.setup)
     # DFECS AUs 0-3, PCA AUs 4-7; planned votes by AU
     plan = {"Ann": [1, 1, 1, 0, 1, 0, 0, 1], "Bob": [1, 1, 0, 1, 0, 0, 1, 1],
             "Cat": [1, 0, 1, 1, 1, 0, 0, 0]}
@@ -148,7 +151,8 @@ def test_blinded_dfecs_vs_pca_three_raters_by_keyboard(qtbot, qt_env, tmp_path, 
             texts = " | ".join(visible_texts(panel))
             for name in others:
                 assert not re.search(rf"\b{name}\b", texts), (rater, name, texts)
-            for label in ("DFECS", "PCA", "+ve", "-ve", "Component"):
+            for label in ("DFECS", "PCA", "+ve", "-ve", "Component", "pre-check",
+                          "Plausibility", "implausible"):
                 assert label not in texts, (rater, label, texts)
             assert not re.search(r"\d+ / 8 rated", texts)  # nobody's progress table
             c = panel.screen.current_component
@@ -176,6 +180,14 @@ def test_blinded_dfecs_vs_pca_three_raters_by_keyboard(qtbot, qt_env, tmp_path, 
     text = panel.results.comparison_label.text()
     assert "PCA − DFECS: -50.00 percentage points" in text and "95% CI" in text
     assert "Fisher's exact test" in text
+    # the pre-check's agreement with the majority vote, once closed; exported beside the CSV
+    pa = panel.results.precheck_agreement
+    assert pa is not None and pa.n == 8 and pa.table.sum() == 8
+    assert "Cohen's κ" in panel.results.precheck_label.text()
+    panel.results.export("csv", tmp_path / "results.csv")
+    lines = (tmp_path / "results.precheck.csv").read_text().splitlines()
+    assert lines[0].startswith("component,precheck,score") and len(lines) == 9
+    assert lines[1].startswith("DFECS: Component 1,") and lines[1].endswith(",1")
     panel.shutdown()
 
 

@@ -51,6 +51,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
 
 from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.muscle_check import ConeTable, precheck, precheck_rows
 from dfecs_app.core.rated_models import RatedModels
 from dfecs_app.core.ratings import DEFAULT_TIE_RULE
 from dfecs_app.errors import DfecsError
@@ -58,6 +59,7 @@ from dfecs_app.gui.rating.images import AUImageRenderer
 from dfecs_app.gui.rating.results import ResultsWidget
 from dfecs_app.gui.rating.screen import RatingMaterial, RatingScreen
 from dfecs_app.gui.rating.setup import SessionSetupWidget
+from dfecs_app.io.muscle_cones import load_cone_table
 from dfecs_app.io.rating_export import display_scale
 from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
 from dfecs_app.io.rating_session import ModelChangedWarning, RatingSession
@@ -85,6 +87,7 @@ class RatingPanel(QWidget):
         self.turn: str | None = None
         self._host_model: AUModel | None = None
         self._host_session_path: Path | None = None
+        self.precheck = None
         self.setup = SessionSetupWidget()
         self.screen = RatingScreen()
         self.results = ResultsWidget()
@@ -129,6 +132,10 @@ class RatingPanel(QWidget):
                 self.available_paths[label] = Path(model_path)
             self.setup.set_models(list(self.available), [label])
         self._rate(model, neutral_image, neutral_points, session_path, model_path)
+
+    def cone_table(self) -> ConeTable:
+        """The feasible-direction cones of the pre-check (built in)."""
+        return load_cone_table()
 
     @property
     def rated_hash(self) -> str | None:
@@ -230,6 +237,11 @@ class RatingPanel(QWidget):
             if self.neutral_image is not None and self.neutral_points is not None:
                 self.renderer.start(model.content_hash(), self.neutral_image,
                                     self.neutral_points, model.components, scales)
+        self.precheck = None
+        if model is not None:
+            self.precheck = precheck(model.components, self.cone_table())
+        self.setup.set_precheck(None if self.precheck is None else precheck_rows(
+            list(model.names), self.precheck, self.cone_table()))
         self.setup.set_can_start(model is not None and self.session_path is not None)
         if self.session_path is not None and self.session_path.exists() and model is not None:
             self.open_session(self.session_path)
@@ -381,7 +393,8 @@ class RatingPanel(QWidget):
         elif self.screen.session is not self.session:
             self.screen.set_session(None, None, None)
         self.results.set_session(self.session, self.model, self.neutral_points,
-                                 images=self.au_images)
+                                 images=self.au_images, precheck=self.precheck,
+                                 cones=self.cone_table())
         self._update_tabs()
 
     def _update_tabs(self) -> None:

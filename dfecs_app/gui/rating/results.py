@@ -39,6 +39,7 @@ from dfecs_app.core.ratings import RatingSummary
 from dfecs_app.errors import DfecsError
 from dfecs_app.gui.image_view import to_qimage
 from dfecs_app.io.atomic import write_text_atomic
+from dfecs_app.io.precheck_export import precheck_path_beside, write_precheck_csv
 from dfecs_app.io.rating_export import (
     artifact_rows,
     artifacts_to_csv,
@@ -50,7 +51,7 @@ from dfecs_app.io.rating_export import (
     table_rows,
 )
 from dfecs_app.io.rating_session import RatingSession
-from dfecs_app.stats.agreement import Agreement, agreement
+from dfecs_app.stats.agreement import Agreement, PrecheckAgreement, agreement, precheck_agreement
 from dfecs_app.stats.proportions import ModelComparison, compare_models, format_difference
 
 N_BOOT = 1000
@@ -80,6 +81,12 @@ class ResultsWidget(QWidget):
         self.thumbnails: dict[int, str] = {}
         self.images: dict = {}
         self.comparison: ModelComparison | None = None
+        self.precheck: list | None = None
+        self.cones = None
+        self.precheck_agreement: PrecheckAgreement | None = None
+        self.precheck_label = QLabel()
+        self.precheck_label.setTextFormat(Qt.TextFormat.RichText)
+        self.precheck_label.setWordWrap(True)
         self.info = QLabel("Results appear when the session is closed.")
         self.info.setWordWrap(True)
         self.table = QTableWidget()
@@ -114,6 +121,7 @@ class ResultsWidget(QWidget):
         layout.addWidget(self.table, 3)
         layout.addWidget(self.stats)
         layout.addWidget(self.comparison_label)
+        layout.addWidget(self.precheck_label)
         arow = QHBoxLayout()
         arow.addWidget(QLabel("<b>Artifacts</b> (SI Tables 3–4)"))
         arow.addStretch(1)
@@ -131,7 +139,8 @@ class ResultsWidget(QWidget):
     def set_session(self, session: RatingSession | None, model: AUModel | None = None,
                     neutral_points: np.ndarray | None = None,
                     thumbnails: dict[int, str] | None = None, seed: int = 0,
-                    images: dict | None = None) -> None:
+                    images: dict | None = None, precheck: list | None = None,
+                    cones=None) -> None:
         """Show the results of ``session`` (only once it is closed or unblinded).
 
         ``images``: projected AU images by component (ndarray, QImage or Path) for the
@@ -140,8 +149,10 @@ class ResultsWidget(QWidget):
         self.session, self.model, self.neutral_points = session, model, neutral_points
         self.thumbnails = dict(thumbnails or {})
         self.images = images if images is not None else {}
-        self.summary = self.agreement = self.comparison = None
+        self.precheck, self.cones = precheck, cones
+        self.summary = self.agreement = self.comparison = self.precheck_agreement = None
         self.comparison_label.setText("")
+        self.precheck_label.setText("")
         self.table.clear()
         self.table.setRowCount(0)
         self.artifacts.setRowCount(0)
@@ -160,6 +171,10 @@ class ResultsWidget(QWidget):
             self._set_enabled(False)
             return
         self.agreement = agreement(self.summary.matrix, n_boot=N_BOOT, seed=seed)
+        if self.precheck is not None and len(self.precheck) == len(self.summary.components):
+            verdicts = np.array([float(c.plausible) if np.isfinite(c.score) else np.nan
+                                 for c in self.precheck])
+            self.precheck_agreement = precheck_agreement(verdicts, self.summary.majority)
         if session.is_comparison:
             self.comparison = compare_models(self.summary, session.model_groups(),
                                              n_boot=N_BOOT, seed=seed)
@@ -206,6 +221,17 @@ class ResultsWidget(QWidget):
             self.comparison_label.setText(
                 f"<b>Per model (blinded comparison)</b><table cellspacing='4'>{rows}</table>"
                 f"{diffs}")
+        pa = self.precheck_agreement
+        if pa is not None:
+            t = pa.table
+            kappa = "undefined" if not math.isfinite(pa.kappa) else f"{pa.kappa:.3f}"
+            self.precheck_label.setText(
+                f"<b>Muscle-direction pre-check vs majority vote</b> ({pa.n} AUs): Cohen's κ "
+                f"{kappa}, {pa.accuracy:.0%} agree<table cellspacing='4'>"
+                "<tr><td></td><td>majority ✓</td><td>majority ×</td></tr>"
+                f"<tr><td>pre-check plausible</td><td>{t[0, 0]}</td><td>{t[0, 1]}</td></tr>"
+                f"<tr><td>pre-check implausible</td><td>{t[1, 0]}</td><td>{t[1, 1]}</td></tr>"
+                "</table>")
         self._fill_artifacts()
 
     def thumbnail(self, component: int) -> QImage | None:
@@ -252,6 +278,9 @@ class ResultsWidget(QWidget):
         path = Path(path)
         if kind in ("csv", "markdown", "latex"):
             export_table(self.summary, path, kind)
+            if self.precheck is not None and self.cones is not None:  # beside the ratings
+                write_precheck_csv(precheck_path_beside(path), self.summary.components,
+                                   self.precheck, self.cones, self.summary.majority)
         elif kind == "artifacts":
             rows = artifact_rows(self.summary.votes, self.summary.components, self.thumbnails)
             text = (artifacts_to_markdown(rows) if path.suffix.lower() == ".md"

@@ -45,6 +45,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -148,6 +150,15 @@ class SessionSetupWidget(QWidget):
         r2.addWidget(self.close_button)
         r2.addStretch(1)
         cur.addLayout(r2)
+        pre_box = QGroupBox("Muscle-direction pre-check (coordinator only — never shown to raters)")
+        self.precheck_label = QLabel("No model.")
+        self.precheck_label.setWordWrap(True)
+        self.precheck_table = QTableWidget()
+        self.precheck_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.precheck_table.setAccessibleName("Muscle-direction pre-check")
+        pl = QVBoxLayout(pre_box)
+        pl.addWidget(self.precheck_label)
+        pl.addWidget(self.precheck_table, 1)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
@@ -156,7 +167,7 @@ class SessionSetupWidget(QWidget):
         layout.addWidget(new_box)
         layout.addWidget(cur_box)
         layout.addWidget(self.status)
-        layout.addStretch(1)
+        layout.addWidget(pre_box, 1)
         self.set_session(None)
 
     # -- models ---------------------------------------------------------------------------
@@ -186,6 +197,26 @@ class SessionSetupWidget(QWidget):
                                else Qt.CheckState.Unchecked)
         self.model_list.blockSignals(False)
         self.modelsChosen.emit(self.chosen_models())
+
+    def set_precheck(self, rows: list[dict[str, str]] | None) -> None:
+        """Show the pre-check rows (:func:`~dfecs_app.core.muscle_check.precheck_rows`)."""
+        cols = [("component", "AU"), ("precheck", "Pre-check"), ("score", "Plausibility"),
+                ("flagged_keypoints", "Keypoints against the muscles"),
+                ("against_muscles", "Muscles there")]
+        self.precheck_table.clear()
+        self.precheck_table.setColumnCount(len(cols))
+        self.precheck_table.setHorizontalHeaderLabels([c[1] for c in cols])
+        rows = rows or []
+        self.precheck_table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, (key, _) in enumerate(cols):
+                self.precheck_table.setItem(i, j, QTableWidgetItem(r[key]))
+        self.precheck_table.resizeColumnsToContents()
+        bad = sum(r["precheck"] != "plausible" for r in rows)
+        self.precheck_label.setText(
+            "No model." if not rows else
+            f"{len(rows) - bad} of {len(rows)} AUs move only within the feasible directions of "
+            "the facial muscles; flagged keypoints move against every muscle at that point.")
 
     def set_can_fit_pca(self, on: bool) -> None:
         self.pca_button.setEnabled(on)
