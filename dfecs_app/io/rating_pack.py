@@ -109,6 +109,11 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
             name = f"au_{num:02d}.png"
             write_image(images_dir / name, img)
             au_files[str(c)] = f"images/{name}"
+    neutral_file = None
+    if neutral_image is not None:  # for the rater aids (neutral face, animation)
+        write_image(images_dir / "neutral.png", np.asarray(neutral_image)[:, :, :3]
+                    if np.asarray(neutral_image).ndim == 3 else neutral_image)
+        neutral_file = "images/neutral.png"
     returned = RatingSession.create_from_names(
         folder / RETURNED_FILE, shown, [rater], model_hash=session.model_hash,
         model_kind=session.model_kind, seed=session.seed, tie=session.tie,
@@ -125,6 +130,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
         "scales": [float(x) for x in scl],
         "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
+        "neutral_image": neutral_file,
     })
     return folder
 
@@ -145,6 +151,8 @@ class RatingPack:
         Display intensity of each AU.
     au_images : dict of int -> Path
     arrow_images : dict of int -> Path
+    neutral_image : Path or None
+        The neutral face (rater aids), when the pack has one.
     session : RatingSession
         The pack's ``ratings.json`` (one rater), autosaved like any session.
     """
@@ -176,6 +184,12 @@ class RatingPack:
                              field="neutral_points") from err
         self.au_images = {int(k): folder / v for k, v in data.get("au_images", {}).items()}
         self.arrow_images = {int(k): folder / v for k, v in data.get("arrow_images", {}).items()}
+        neutral = data.get("neutral_image")
+        self.neutral_image: Path | None = None
+        if isinstance(neutral, str):  # only a file inside the pack folder
+            cand = (folder / neutral).resolve()
+            if cand.is_file() and cand.is_relative_to(folder.resolve()):
+                self.neutral_image = cand
         self.session = RatingSession.open(folder / str(data.get("ratings", RETURNED_FILE)))
         if self.session.model_hash != self.model_hash or self.session.raters != [self.rater]:
             raise InputError("the pack's ratings file does not belong to this pack",

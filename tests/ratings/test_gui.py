@@ -172,6 +172,10 @@ def test_pack_rater_mode_and_merge(qtbot, qt_env, tmp_path, model, neutral_face)
     screen = win.screen
     assert win.pack.rater == "Bob" and screen.current_component == panel.session.order("Bob")[0]
     assert not screen.image_label.pixmap().isNull()
+    assert win.pack.neutral_image is not None  # the neutral-face aid works in rater mode
+    qtbot.keyClick(screen, Qt.Key.Key_V)
+    assert screen.fraction == 0.0 and screen.composed_image() is not None
+    qtbot.keyClick(screen, Qt.Key.Key_V)
     for _ in range(4):
         rate_one(qtbot, screen, "Bob")
     returned = json.loads((folder / "ratings.json").read_text())

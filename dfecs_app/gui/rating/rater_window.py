@@ -52,7 +52,8 @@ class RaterWindow(QMainWindow):
         """Open a pack folder (raises DfecsError for anything that is not a valid pack)."""
         pack = RatingPack(path)
         material = RatingMaterial(list(pack.names), pack.neutral_points, pack.components,
-                                  pack.scales, images=dict(pack.au_images))
+                                  pack.scales, images=dict(pack.au_images),
+                                  neutral_image=pack.neutral_image)
         self.pack = pack
         self.screen.set_session(pack.session, pack.rater, material)
         self.screen.setFocus()

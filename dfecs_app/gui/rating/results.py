@@ -95,6 +95,7 @@ class ResultsWidget(QWidget):
         self.stats = QLabel()
         self.stats.setTextFormat(Qt.TextFormat.RichText)
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stats.setWordWrap(True)
         self.comparison_label = QLabel()
         self.comparison_label.setTextFormat(Qt.TextFormat.RichText)
         self.comparison_label.setWordWrap(True)

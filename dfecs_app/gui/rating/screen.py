@@ -576,7 +576,7 @@ class RatingScreen(QWidget):
             done, k = self.session.progress(self.rater)
             closed = " — <b>session closed</b>" if self.session.closed else ""
             self.header.setText(
-                f"<b>{self.rater}</b> — AU {self._pos + 1} of {k}: "
+                f"<b>{self.rater}</b> — {self._pos + 1} of {k}: "
                 f"<b>{self._names[c]}</b> — your progress: {done}/{k} rated{closed}")
             disp = self.material.displacement(c) if self.material else None
             npts = self.material.neutral_points if self.material else None
