@@ -330,9 +330,20 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_model_count(session: RatingSession, paths: list[Path]) -> list[str] | None:
+    """The comparison's labels; refuses a wrong number of model files in one clear line."""
+    n = len(session.models) if session.is_comparison else 1
+    if len(paths) != n:
+        what = (f"compares {n} models ({', '.join(m['label'] for m in session.models)}): give "
+                "every model file, in that order" if session.is_comparison
+                else "rates one model: give its file")
+        raise InputError(f"this session {what} (--model)", session.path, field="models")
+    return [m["label"] for m in session.models] if session.is_comparison else None
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
     session = RatingSession.open(args.session)
-    labels = [m["label"] for m in session.models] if session.is_comparison else None
+    labels = _check_model_count(session, list(args.model))
     model = _rated_models(list(args.model), labels)
     session.check_model(model, args.model[0] if len(args.model) == 1 else None)
     pts = _load_neutral(args.neutral)
@@ -396,7 +407,7 @@ def cmd_precheck(args: argparse.Namespace) -> int:
         raise InputError(f"--min-fraction must be in (0, 1], got {frac}")
     table = load_cone_table(args.cones)
     session = RatingSession.open(args.session) if args.session else None
-    labels = [m["label"] for m in session.models] if session and session.is_comparison else None
+    labels = _check_model_count(session, list(args.model)) if session else None
     model = _rated_models(list(args.model), labels)
     if session is not None:
         session.check_model(model, args.model[0] if len(args.model) == 1 else None)

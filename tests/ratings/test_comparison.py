@@ -95,6 +95,17 @@ def test_comparison_session_file_pack_and_cli(tmp_path, capsys, neutral_face) ->
     folder = export_pack(s, "Bob", tmp_path / "pack", model=rated, neutral_points=points)
     text = (folder / "pack.json").read_text() + (folder / "ratings.json").read_text()
     assert "DFECS" not in text and "PCA" not in text and "(+ve)" not in text
+    pts_file = tmp_path / "face.pts"
+    pts_file.write_text("version: 1\nn_points: 68\n{\n" + "\n".join(
+        f"{x + 1} {y + 1}" for x, y in points) + "\n}\n")
+    assert run("ratings", "pack", path, "--rater", "Cat", "--model", tmp_path / "a.npz",
+               tmp_path / "b.npz", "--neutral", pts_file, "--out", tmp_path / "pack-cat") == 0
+    assert RatingPack(tmp_path / "pack-cat").names == s.display_names()
+    capsys.readouterr()
+    assert run("ratings", "pack", path, "--rater", "Cat", "--model", tmp_path / "a.npz",
+               "--neutral", pts_file, "--out", tmp_path / "pack-x") == 2  # one of two models
+    err = capsys.readouterr().err.strip()
+    assert "compares 2 models (DFECS, PCA)" in err and len(err.splitlines()) == 1
     pack = RatingPack(folder)
     for c in range(7):
         pack.session.set_vote("Bob", c, c < 3)

@@ -115,3 +115,16 @@ def test_precheck_agreement_kappa_and_confusion() -> None:
     assert a.kappa == pytest.approx(cohen_kappa_score(plausible[:7], majority[:7]))
     assert a.accuracy == pytest.approx(5 / 7)
     assert np.isnan(precheck_agreement(np.ones(4), np.ones(4)).kappa)
+
+
+def test_reference_schematic_draws_directions_the_cones_allow(table) -> None:
+    """The rating screen's schematic and the pre-check's cones say the same: every arrow the
+    schematic draws for a code lies in a cone of that code."""
+    pytest.importorskip("PySide6")
+    from dfecs_app.gui.rating.reference import SCHEMATIC_ARROWS
+
+    cones = [c for cs in table.cones for c in cs]
+    for code, (x0, y0), (x1, y1) in SCHEMATIC_ARROWS:
+        side = 0.0 if x0 == 0.5 else (-1.0 if x0 < 0.5 else 1.0)
+        angle = float(np.degrees(np.arctan2(-(y1 - y0), (x1 - x0) * (side or 1.0))) % 360.0)
+        assert any(c.code == code and c.contains(angle) for c in cones), (code, angle)
