@@ -131,6 +131,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-fraction", type=float, default=None,
                    help="judge keypoints moving at least this fraction of the AU's largest "
                         "movement (default 0.25)")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="plausibility score from which an AU counts as plausible (default "
+                        "0.8; 1 = no keypoint may move against the muscles)")
     p.add_argument("--cones", type=Path, help="another cone table (JSON) than the built-in")
     p.set_defaults(func=cmd_precheck)
 
@@ -397,7 +400,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_precheck(args: argparse.Namespace) -> int:
-    from dfecs_app.core.muscle_check import DEFAULT_MIN_FRACTION, precheck
+    from dfecs_app.core.muscle_check import DEFAULT_MIN_FRACTION, DEFAULT_MIN_SCORE, precheck
     from dfecs_app.io.muscle_cones import load_cone_table
     from dfecs_app.io.precheck_export import write_precheck_csv
     from dfecs_app.stats.agreement import precheck_agreement
@@ -405,6 +408,9 @@ def cmd_precheck(args: argparse.Namespace) -> int:
     frac = DEFAULT_MIN_FRACTION if args.min_fraction is None else args.min_fraction
     if not 0.0 < frac <= 1.0:
         raise InputError(f"--min-fraction must be in (0, 1], got {frac}")
+    min_score = DEFAULT_MIN_SCORE if args.min_score is None else args.min_score
+    if not 0.0 <= min_score <= 1.0:
+        raise InputError(f"--min-score must be in [0, 1], got {min_score}")
     table = load_cone_table(args.cones)
     session = RatingSession.open(args.session) if args.session else None
     labels = _check_model_count(session, list(args.model)) if session else None
@@ -412,7 +418,7 @@ def cmd_precheck(args: argparse.Namespace) -> int:
     if session is not None:
         session.check_model(model, args.model[0] if len(args.model) == 1 else None)
     names = session.components if session is not None else list(model.names)
-    checks = precheck(model.components, table, frac)
+    checks = precheck(model.components, table, frac, min_score)
     majority = agr = None
     if session is not None and session.closed:
         majority = session.summary().majority
@@ -422,7 +428,8 @@ def cmd_precheck(args: argparse.Namespace) -> int:
         write_precheck_csv(args.out, names, checks, table, majority)
     n_bad = sum(not c.plausible for c in checks)
     if args.json:
-        obj = {"min_fraction": frac, "n_aus": len(checks), "n_implausible": n_bad,
+        obj = {"min_fraction": frac, "min_score": min_score, "n_aus": len(checks),
+               "n_implausible": n_bad,
                "aus": [{"component": n, "plausible": c.plausible, "flagged": c.flagged,
                         "score": _num(c.score)} for n, c in zip(names, checks)]}
         if agr is not None:
@@ -435,8 +442,9 @@ def cmd_precheck(args: argparse.Namespace) -> int:
         flag = " ".join(map(str, c.flagged)) or "-"
         print(f"{n.ljust(width)}  {'plausible  ' if c.plausible else 'IMPLAUSIBLE'}  "
               f"score {score}  flagged keypoints: {flag}")
-    print(f"Pre-check: {len(checks) - n_bad} of {len(checks)} AUs plausible "
-          f"(keypoints moving >= {frac:g} x the largest movement judged)")
+    print(f"Pre-check: {len(checks) - n_bad} of {len(checks)} AUs plausible (score >= "
+          f"{min_score:g}; keypoints moving >= {frac:g} x the largest movement judged); "
+          f"{sum(not c.flagged for c in checks)} without any flagged keypoint")
     if agr is not None:
         t = agr.table
         print(f"Agreement with the majority vote ({agr.n} AUs): Cohen's kappa "

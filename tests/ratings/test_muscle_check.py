@@ -83,6 +83,12 @@ def test_implausible_moves_are_flagged_exactly(table) -> None:
     assert check_au(tiny, table, min_fraction=0.1).flagged == [28]
     checks = precheck(np.vstack([outwards, mixed, tiny]), table)
     assert [c.plausible for c in checks] == [False, False, True]
+    # the verdict is the score against min_score: one small flagged move in a big smile
+    smile_slip = au({48: (-1.0, -1.0), 54: (1.0, -1.0), 60: (-0.8, -0.7), 64: (0.8, -0.7),
+                     28: (0.4, 0.0)})
+    chk = check_au(smile_slip, table)
+    assert chk.flagged == [28] and 0.8 < chk.score < 1.0 and chk.plausible
+    assert not check_au(smile_slip, table, min_score=1.0).plausible
     assert np.isnan(check_au(np.zeros(136), table).score)
 
 

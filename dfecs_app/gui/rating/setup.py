@@ -215,8 +215,9 @@ class SessionSetupWidget(QWidget):
         bad = sum(r["precheck"] != "plausible" for r in rows)
         self.precheck_label.setText(
             "No model." if not rows else
-            f"{len(rows) - bad} of {len(rows)} AUs move only within the feasible directions of "
-            "the facial muscles; flagged keypoints move against every muscle at that point.")
+            f"{len(rows) - bad} of {len(rows)} AUs plausible (plausibility = share of the "
+            "moving displacement within the facial muscles' directions, plausible from 0.8); "
+            "flagged keypoints move against every muscle at that point.")
 
     def set_can_fit_pca(self, on: bool) -> None:
         self.pca_button.setEnabled(on)
