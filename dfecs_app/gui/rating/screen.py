@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -509,8 +509,10 @@ class RatingScreen(QWidget):
         self._commit_artifact()
         self._commit_basis()
 
-    def composed_image(self) -> QImage | None:
-        """The picture shown for the current AU with the aids applied (None: none yet)."""
+    def composed_image(self, size: QSize | None = None) -> QImage | None:
+        """The picture shown for the current AU with the aids applied (None: none yet),
+        scaled to fit ``size`` when given (keypoint numbers are drawn after scaling, so they
+        keep a readable size)."""
         c = self.current_component
         img = None if self.material is None or c is None else self.material.images.get(c)
         if isinstance(img, Path):
@@ -532,34 +534,40 @@ class RatingScreen(QWidget):
             p.setOpacity(1.0 - t)  # cross-fade: neutral crop over the AU image
             p.drawImage(0, 0, crop)
             p.end()
+        width = out.width()
+        if size is not None and size.width() > 0 and size.height() > 0:
+            out = out.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
         if self.aid("toggle_numbers") and box is not None:
             top, _, left, _ = box
             disp = self.material.displacement(c)
-            pts = self.material.neutral_points + t * disp - [left, top]
+            f = out.width() / max(width, 1)
+            pts = (self.material.neutral_points + t * disp - [left, top]) * f
             p = QPainter(out)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
             font = p.font()
-            font.setPointSizeF(max(6.0, out.width() / 60))
+            font.setPointSizeF(7.0)
             p.setFont(font)
             for i, (x, y) in enumerate(pts):
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(255, 230, 0))
+                p.drawEllipse(QPointF(x, y), 1.6, 1.6)
                 p.setPen(QColor(255, 255, 255))
-                p.drawText(QPointF(x + 2.0, y - 1.0), str(i))
+                p.drawText(QPointF(x + 3.0, y - 1.0), str(i))
                 p.setPen(QColor(20, 20, 20))
-                p.drawText(QPointF(x + 1.0, y - 2.0), str(i))
+                p.drawText(QPointF(x + 2.0, y - 2.0), str(i))
             p.end()
         return out
 
     def _show_image(self) -> None:
-        img = self.composed_image()
+        img = self.composed_image(self.image_label.size())
         if img is None:
             self.image_label.setPixmap(QPixmap())
             self.image_label.setText("projected AU image\nrendering…" if self.material
                                      and self.material.neutral_points is not None
                                      else "no projected AU image")
             return
-        pix = QPixmap.fromImage(img)
-        size = self.image_label.size()
-        self.image_label.setPixmap(pix.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                              Qt.TransformationMode.SmoothTransformation))
+        self.image_label.setPixmap(QPixmap.fromImage(img))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
