@@ -332,6 +332,9 @@ class RatingSession:
         self.path = Path(path)
         if self.model_path and not Path(self.model_path).is_absolute():
             self.model_path = _relative_to(old_dir / self.model_path, self.path.parent)
+        for m in self.models or ():
+            if m.get("path") and not Path(m["path"]).is_absolute():
+                m["path"] = _relative_to(old_dir / m["path"], self.path.parent)
         self.save()
 
     # -- per-rater access -----------------------------------------------------------------
