@@ -119,3 +119,18 @@ def test_a_killed_writer_leaves_a_temp_that_the_next_run_removes(tmp_path):
     assert len(leftovers) == 1 and target.read_bytes() == b"the good old model"
     write_bytes_atomic(tmp_path / "other.csv", b"next run")
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["model.npz", "other.csv"]
+
+
+def test_outputs_of_one_run_are_written_together_or_not_at_all(tmp_path):
+    from dfecs_app.io.atomic import write_files_atomic
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.png"
+    a.write_bytes(b"old a")
+    (tmp_path / "sub").write_bytes(b"a file where a folder should be")
+    with pytest.raises(InputError, match="not a folder"):
+        write_files_atomic([(a, b"new a"), (tmp_path / "sub" / "b.png", b"new b")])
+    assert a.read_bytes() == b"old a" and sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "sub"]
+    with pytest.raises(InputError, match="same file"):
+        write_files_atomic([(a, b"1"), (tmp_path / "." / "a.csv", b"2")])
+    assert write_files_atomic([(a, b"new a"), (b, b"new b")]) == [a, b]
+    assert a.read_bytes() == b"new a" and b.read_bytes() == b"new b"

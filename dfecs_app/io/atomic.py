@@ -198,3 +198,75 @@ def save_npz_atomic(path: str | os.PathLike, compressed: bool = True, **arrays: 
     buf = io.BytesIO()
     (np.savez_compressed if compressed else np.savez)(buf, **arrays)
     write_bytes_atomic(path, buf.getvalue())
+
+
+def check_output_path(path: str | os.PathLike, option: str | None = None) -> Path:
+    """Refuse, before any work, an output path nothing could be written to.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a folder, a block device or a socket, or its folder is a file (named with
+        ``option``, e.g. ``--curves``). FIFOs and character devices pass (written in place).
+    """
+    path = Path(path)
+    what = f"{option}: " if option else ""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(f"{what}cannot write here: {parent} is not a folder", path) from None
+        return path
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{what}is a folder, not a file", path)
+    if stat.S_ISBLK(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        raise InputError(f"{what}is a {'block device' if stat.S_ISBLK(st.st_mode) else 'socket'}, "
+                         "not a file; refusing to write to it", path)
+    return path
+
+
+def write_files_atomic(files: list[tuple[str | os.PathLike, bytes]]) -> list[Path]:
+    """Write several outputs of one run all together: every regular file is first written to
+    its temporary file, and only when all of them are complete do they replace their targets
+    (then devices and FIFOs are written in place). A failure before that leaves every
+    existing output as it was.
+
+    Returns
+    -------
+    list of Path
+        The written paths, in order.
+    """
+    staged: list[tuple[Path, str]] = []
+    in_place: list[tuple[Path, bytes]] = []
+    targets = [Path(os.path.realpath(p)) if Path(p).is_symlink() else Path(p) for p, _ in files]
+    if len({os.path.abspath(t) for t in targets}) < len(targets):
+        raise InputError("two outputs of one run name the same file", targets[0])
+    try:
+        for target, (_, data) in zip(targets, files):
+            check_output_path(target)
+            if target.exists() and not target.is_file():
+                in_place.append((target, data))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:120]}.dfecs{os.getpid()}-{_HOST}.",
+                                       suffix=".tmp", dir=target.parent)
+            staged.append((target, tmp))
+            os.chmod(tmp, _target_mode(target))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        for _, tmp in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    for target, tmp in staged:
+        os.replace(tmp, target)
+    for target, data in in_place:
+        write_bytes_atomic(target, data)
+    return targets
