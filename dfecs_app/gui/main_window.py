@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
             self.panels[pid] = panel
             self.docks[pid] = dock
             dock.visibilityChanged.connect(lambda on, p=pid: self._on_dock_visibility(p, on))
+        from dfecs_app.gui.view_settings import bind_view_settings
+
+        bind_view_settings(self.document, self.panels)  # arrow scale, intensity per project
         # cross-panel navigation without panels knowing each other
         aus = self.panels.get("aus")
         projected = self.panels.get("projected")

@@ -78,6 +78,7 @@ from dfecs_app.io.textfile import read_json_file
 __all__ = [
     "PROJECT_FORMAT", "PROJECT_FORMAT_VERSION", "PROJECT_SUFFIX", "DATASET_KINDS", "TRAIN_MODES",
     "Dataset", "NeutralFace", "ModelRef", "SessionRef", "TestSet", "TrainSettings", "Project",
+    "EvaluationRecord",
     "save_project", "load_project", "sidecar_dir",
 ]
 
@@ -279,6 +280,32 @@ class TestSet:
         return self.kpm
 
 
+@dataclass(eq=False)
+class EvaluationRecord:
+    """One evaluation result of the project: a model (by name) on a KPM set (by name).
+
+    Attributes
+    ----------
+    model : str
+    data : str
+        A test set's name, or ``"train"`` for the training KPMs.
+    result : EvaluationResult
+        :class:`~dfecs_app.core.evaluation.EvaluationResult`; compared field by field.
+    """
+
+    model: str
+    data: str
+    result: Any
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EvaluationRecord):
+            return NotImplemented
+        from dfecs_app.io.evaluation_file import result_state
+
+        return ((self.model, self.data) == (other.model, other.data)
+                and result_state(self.result) == result_state(other.result))
+
+
 @dataclass
 class TrainSettings:
     """How the FFM is trained (§2.3.3).
@@ -328,6 +355,8 @@ class Project:
     view : dict
         JSON-serialisable, UI-independent display settings (arrow scale, morph intensity, ...)
         that belong to the project rather than to the user's preferences.
+    evaluations : list of EvaluationRecord
+        Evaluation results (VE curves and table), stored in ``evaluation/results.npz``.
     path : Path or None
         The project file it was loaded from / saved to. Not compared.
     """
@@ -341,6 +370,7 @@ class Project:
     test_sets: list[TestSet] = field(default_factory=list)
     training: TrainSettings = field(default_factory=TrainSettings)
     view: dict[str, Any] = field(default_factory=dict)
+    evaluations: list[EvaluationRecord] = field(default_factory=list)
     path: Path | None = field(default=None, compare=False)
 
     def model(self, name: str | None = None) -> ModelRef | None:
@@ -508,13 +538,22 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
             written.append(points_path)
     out.neutral_face = nf
 
+    evaluations_path = None
+    out.evaluations = list(project.evaluations)
+    if out.evaluations:
+        from dfecs_app.io.evaluation_file import save_results
+
+        evaluations_path = free(side / "evaluation" / "results.npz")
+        save_results(evaluations_path, [(e.model, e.data, e.result) for e in out.evaluations])
+        written.append(evaluations_path)
+
     # the manifest lists every file the app wrote before the JSON that may refer to them
     # lands, so an interrupted save leaves nothing it could later mistake for a user's file
     owned.update(_stat_entries(side, written))
     if written:
         _write_manifest(side, owned)
-    write_json_atomic(path, _to_json(out, base, points_path))
-    keep = set(out.referenced_files()) | ({points_path} if points_path is not None else set())
+    write_json_atomic(path, _to_json(out, base, points_path, evaluations_path))
+    keep = set(out.referenced_files()) | {p for p in (points_path, evaluations_path) if p is not None}
     _remove_stale_sidecar_files(side, owned, keep)
     return out
 
@@ -631,7 +670,8 @@ def _save_png(path: Path, image: np.ndarray) -> None:
         raise InputError(f"the neutral image: {err}", field="neutral_face.image") from None
 
 
-def _to_json(p: Project, base: Path, points_path: Path | None) -> dict[str, Any]:
+def _to_json(p: Project, base: Path, points_path: Path | None,
+             evaluations_path: Path | None) -> dict[str, Any]:
     enc = lambda q: None if q is None else _encode_path(q, base)  # noqa: E731
     nf = p.neutral_face
     return {
@@ -673,6 +713,7 @@ def _to_json(p: Project, base: Path, points_path: Path | None) -> dict[str, Any]
             "hyperparameters": p.training.hyperparameters,
         },
         "view": p.view,
+        "evaluations": enc(evaluations_path),
     }
 
 
@@ -830,6 +871,13 @@ def load_project(path: str | os.PathLike) -> Project:
             raise f.error(f"{where}.dataset", f"names no dataset of the project: {test.dataset!r}")
         tests.append(test)
 
+    evaluations = []
+    eval_path = opt_path(raw, "evaluations", "")
+    if eval_path is not None:
+        from dfecs_app.io.evaluation_file import load_results
+
+        evaluations = [EvaluationRecord(m, d, r) for m, d, r in load_results(eval_path)]
+
     tr = f.get(raw, "training", "", (dict,), {})
     training = TrainSettings(
         beta=float(f.get(tr, "beta", "training", (int, float), 0.05, lambda v: 0 <= v < 1,
@@ -849,6 +897,7 @@ def load_project(path: str | os.PathLike) -> Project:
         test_sets=tests,
         training=training,
         view=f.get(raw, "view", "", (dict,), {}),
+        evaluations=evaluations,
         path=path,
     )
 
