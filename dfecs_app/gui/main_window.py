@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
 
         self.notification_bar = NotificationBar(self)
         self.notification_bar.setSizePolicy(QSizePolicy.Policy.Expanding,
-                                            QSizePolicy.Policy.Preferred)
+                                            QSizePolicy.Policy.Maximum)
         bar = QToolBar("Notifications", self)
         bar.setObjectName("notifications")
         bar.setMovable(False)

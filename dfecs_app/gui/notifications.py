@@ -55,7 +55,8 @@ class NotificationBar(QFrame):
         #: The widget shown and hidden instead of the bar (the window's toolbar holding it).
         self.container: QWidget | None = None
         self.label = QLabel("")
-        self.label.setWordWrap(True)
+        self.label.setWordWrap(False)  # a toolbar has no height-for-width: one line, tooltip
+        self.label.setMinimumWidth(200)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_button = QPushButton("Details")
         self.details_button.setCheckable(True)
@@ -97,6 +98,7 @@ class NotificationBar(QFrame):
             self.history.append(notice)
         count = f" (×{notice.count})" if notice.count > 1 else ""
         self.label.setText(f"<b>{_escape(title)}:</b> {_escape(text)}{count}")
+        self.label.setToolTip(f"{title}: {text}")
         self.details.setPlainText(notice.detail)
         self.details_button.setVisible(bool(notice.detail))
         if not notice.detail:
