@@ -318,3 +318,26 @@ def test_a_save_never_deletes_through_a_symlinked_sidecar_folder(tmp_path, link)
     assert victim.read_bytes() == b"precious" and other.read_bytes() == b"precious too"
     assert saved.models[0].path.is_file()
     assert (side / "models").is_symlink() or side.is_symlink()
+
+
+def test_evaluation_results_round_trip(tmp_path):
+    from dfecs_app.core.evaluation import evaluate_model
+    from dfecs_app.core.synthetic import make_kpm_dataset
+    from dfecs_app.io.project import EvaluationRecord
+
+    X, mask, comps, _ = make_kpm_dataset(60, n_components=4, random_state=2)
+    model = AUModel(components=comps, kind="dfecs")
+    results = [EvaluationRecord("DFECS", "train", evaluate_model(model, X, mask)),
+               EvaluationRecord("DFECS", "test", evaluate_model(model, X[:20], mask[:20], alpha=0.5))]
+    path = tmp_path / "p.dfecs.json"
+    saved = save_project(path, Project(models=[ModelRef(name="DFECS", model=model)], evaluations=results))
+    loaded = load_project(path)
+    assert loaded == saved and loaded.evaluations == results
+    got = loaded.evaluations[1].result
+    np.testing.assert_array_equal(got.curves.ve_l1_pooled, results[1].result.curves.ve_l1_pooled)
+    assert got.alpha == 0.5 and got.curves.ve_alpha_mean == results[1].result.curves.ve_alpha_mean
+    # without results the evaluation file goes (it was the app's own)
+    eval_file = sidecar_dir(path) / "evaluation" / "results.npz"
+    assert eval_file.is_file()
+    save_project(path, replace(loaded, evaluations=[]))
+    assert not eval_file.exists() and load_project(path).evaluations == []
