@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 from scipy.ndimage import uniform_filter
 
 from dfecs_app.core.aumodel import AUModel
@@ -106,28 +106,46 @@ def test_a_reopened_project_holds_everything_that_was_saved(window, qtbot, share
     assert raw["evaluations"].startswith("study.dfecs/evaluation/")
 
 
-def test_the_data_panel_png_holds_the_whole_plot(window, qtbot, shared_data, tmp_path) -> None:  # noqa: ANN001
-    """The exported PNG is the plot as shown, at twice its size — not its top-left quarter."""
+def _rgb(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    return np.frombuffer(image.constBits(), np.uint8).reshape(
+        image.height(), image.bytesPerLine())[:, :3 * image.width()].reshape(
+        image.height(), image.width(), 3).astype(float)
+
+
+def _mismatch(got: np.ndarray, shown: np.ndarray) -> float:
+    """Mean difference of two (h, w, 3) pictures where the shown one has ink, both blurred
+    (lines drawn a pixel apart at another resolution still match)."""
+    ink = shown.mean(axis=2) < 200
+    assert ink.sum() > 200
+    blur = lambda a: uniform_filter(a.mean(axis=2), 9)  # noqa: E731
+    return float(np.abs(blur(got) - blur(shown))[ink].mean())
+
+
+def test_the_data_panel_exports_hold_the_whole_plot(window, qtbot, shared_data, tmp_path) -> None:  # noqa: ANN001
+    """The exported PNG is the plot as shown at twice its size — not its top-left quarter —
+    and the SVG draws the curves inside their axes."""
+    from PySide6.QtSvg import QSvgRenderer
+
     panel = window.panels["data"]
     with qtbot.waitSignal(panel.loaded, timeout=20000):
         panel.load_paths([shared_data / "tracks" / "single_face_dlib68.csv"])
     panel.frame_slider.setValue(10)
     window.raise_panel("data")
     qtbot.wait(50)
-    out = [p for p in panel.export_plots(tmp_path) if p.suffix == ".png"]
-    assert [p.name for p in out] == ["landmarks_raw.png", "landmarks_std.png"]
-    for png, plot in zip(out, (panel.raw_plot, panel.std_plot)):
-        img = read_image(png).astype(float)
+    out = panel.export_plots(tmp_path)
+    assert [p.name for p in out] == ["landmarks_raw.png", "landmarks_raw.svg",
+                                     "landmarks_std.png", "landmarks_std.svg"]
+    for (png, svg), plot in zip((out[:2], out[2:]), (panel.raw_plot, panel.std_plot)):
         w, h = plot.width(), plot.height()
+        shown = _rgb(plot.grab().toImage())
+        img = read_image(png).astype(float)
         assert img.shape[:2] == (2 * h, 2 * w)
-        shown = plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-        ref = np.frombuffer(shown.constBits(), np.uint8).reshape(
-            shown.height(), shown.bytesPerLine())[:, :3 * shown.width()].reshape(
-            shown.height(), shown.width(), 3).astype(float)
         small = img.reshape(h, 2, w, 2, 3).mean(axis=(1, 3))  # back to the shown size
-        # the exported picture, shrunk to the shown size, is the shown picture
-        ink = ref.mean(axis=2) < 200
-        assert ink.sum() > 200
-        blur = lambda a: uniform_filter(a.mean(axis=2), 9)  # noqa: E731 - lines drawn 1 px apart
-        err = np.abs(blur(small) - blur(ref))
-        assert np.mean(err[ink]) < 18, np.mean(err[ink])  # measured: 9-11; the quarter: 28
+        assert _mismatch(small, shown) < 18  # measured: 9-11; the top-left quarter: 28
+        drawn = QImage(w, h, QImage.Format.Format_RGB32)
+        drawn.fill(0xFFFFFFFF)
+        painter = QPainter(drawn)
+        QSvgRenderer(str(svg)).render(painter)
+        painter.end()
+        assert _mismatch(_rgb(drawn), shown) < 12
