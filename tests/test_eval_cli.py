@@ -193,3 +193,28 @@ def test_bad_inputs(dfecs, files, tmp_path) -> None:
     assert code == 2 and "--train" in err
     code, _, err = dfecs("baseline", "facs", "--out", tmp_path / "f.npz")
     assert code == 2 and "either" in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compare"])
+def test_a_failed_run_never_replaces_an_existing_output(dfecs, files, command) -> None:
+    """A bad --plot (or an unusable output) is refused before anything is computed or written."""
+    old_csv = files / "old.csv"
+    old_csv.write_bytes(b"model,data,curve,x,ve_mean,ve_pooled\nmine,1,2,3,4,5\n")
+    old_png = files / "old.png"
+    old_png.write_bytes(b"\x89PNG my figure")
+    before = (old_csv.read_bytes(), old_png.read_bytes())
+    csv_opt = "--curves" if command == "evaluate" else "--csv"
+    head = (["evaluate", files / "true.npz", files / "test1.npz"] if command == "evaluate"
+            else ["compare", files / "true.npz", "--test", files / "test1.npz"])
+    for bad in (["--plot", files / "c.gif"], ["--plot", files], ["--plot", old_csv],
+                ["--plot", files / "old.csv" / "x.png"], ["--l1-points", "1", "--plot", old_png]):
+        code, out, err = dfecs(*head, csv_opt, old_csv, *bad)
+        assert code == 2, (bad, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert (old_csv.read_bytes(), old_png.read_bytes()) == before, bad
+    assert "--plot" in dfecs(*head, csv_opt, old_csv, "--plot", files / "c.gif")[2]
+    assert sorted(p.name for p in files.iterdir() if p.name.startswith(".")) == []
+    # a good run replaces both, together
+    code, _, err = dfecs(*head, csv_opt, old_csv, "--plot", old_png)
+    assert code == 0, err
+    assert old_csv.read_bytes() != before[0] and old_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -258,3 +258,86 @@ def test_a_new_model_never_overwrites_a_referenced_file(tmp_path):
     loaded = load_project(path)
     assert loaded.models[0].load().n_components == 5
     np.testing.assert_array_equal(loaded.models[1].load().components, first.components)
+
+
+def _one_model_project(seed: int = 0, n: int = 2) -> Project:
+    rng = np.random.default_rng(seed)
+    return Project(models=[ModelRef(name="m", model=AUModel(rng.normal(size=(n, 136)), "dfecs"))],
+                   neutral_face=NeutralFace(points=rng.uniform(0, 9, (68, 2))))
+
+
+def test_a_save_never_deletes_or_overwrites_files_the_user_put_in_the_sidecar(tmp_path):
+    path = tmp_path / "p.dfecs.json"
+    side = sidecar_dir(path)
+    for sub, name in (("models", "00-m.npz"), ("models", "mine.npz"), ("kpm", "mine.npz"),
+                      ("neutral", "mine.png"), ("neutral", "landmarks.npz")):
+        (side / sub).mkdir(parents=True, exist_ok=True)
+        (side / sub / name).write_bytes(b"user data " + name.encode())
+    user = sorted(p for p in side.rglob("*") if p.is_file())
+    saved = save_project(path, _one_model_project())
+    # the new model and landmarks took other names than the user's files
+    assert saved.models[0].path not in user
+    assert all(p.read_bytes() == b"user data " + p.name.encode() for p in user)
+    # removing the model and the neutral face: only the app's own files go
+    app_files = [saved.models[0].path, side / "neutral" / "landmarks-1.npz"]
+    assert all(p.is_file() for p in app_files)
+    save_project(path, Project())
+    assert not any(p.exists() for p in app_files)
+    assert all(p.read_bytes() == b"user data " + p.name.encode() for p in user)
+
+
+def test_a_file_the_user_replaced_after_a_save_is_not_deleted(tmp_path):
+    path = tmp_path / "p.dfecs.json"
+    saved = save_project(path, _one_model_project())
+    mine = saved.models[0].path
+    mine.write_bytes(b"the user's own model, same name")
+    save_project(path, Project())
+    assert mine.read_bytes() == b"the user's own model, same name"
+
+
+@pytest.mark.parametrize("link", ["sidecar", "models"])
+def test_a_save_never_deletes_through_a_symlinked_sidecar_folder(tmp_path, link):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "models").mkdir(parents=True)
+    victim = elsewhere / "models" / "00-m.npz"
+    victim.write_bytes(b"precious")
+    other = elsewhere / "models" / "other.npz"
+    other.write_bytes(b"precious too")
+    path = tmp_path / "p" / "p.dfecs.json"
+    side = sidecar_dir(path)
+    side.parent.mkdir()
+    if link == "sidecar":
+        side.symlink_to(elsewhere, target_is_directory=True)
+    else:
+        side.mkdir()
+        (side / "models").symlink_to(elsewhere / "models", target_is_directory=True)
+    saved = save_project(path, _one_model_project())
+    assert victim.read_bytes() == b"precious" and other.read_bytes() == b"precious too"
+    # even the files the app itself wrote there are left alone behind the link
+    save_project(path, Project())
+    assert victim.read_bytes() == b"precious" and other.read_bytes() == b"precious too"
+    assert saved.models[0].path.is_file()
+    assert (side / "models").is_symlink() or side.is_symlink()
+
+
+def test_evaluation_results_round_trip(tmp_path):
+    from dfecs_app.core.evaluation import evaluate_model
+    from dfecs_app.core.synthetic import make_kpm_dataset
+    from dfecs_app.io.project import EvaluationRecord
+
+    X, mask, comps, _ = make_kpm_dataset(60, n_components=4, random_state=2)
+    model = AUModel(components=comps, kind="dfecs")
+    results = [EvaluationRecord("DFECS", "train", evaluate_model(model, X, mask)),
+               EvaluationRecord("DFECS", "test", evaluate_model(model, X[:20], mask[:20], alpha=0.5))]
+    path = tmp_path / "p.dfecs.json"
+    saved = save_project(path, Project(models=[ModelRef(name="DFECS", model=model)], evaluations=results))
+    loaded = load_project(path)
+    assert loaded == saved and loaded.evaluations == results
+    got = loaded.evaluations[1].result
+    np.testing.assert_array_equal(got.curves.ve_l1_pooled, results[1].result.curves.ve_l1_pooled)
+    assert got.alpha == 0.5 and got.curves.ve_alpha_mean == results[1].result.curves.ve_alpha_mean
+    # without results the evaluation file goes (it was the app's own)
+    eval_file = sidecar_dir(path) / "evaluation" / "results.npz"
+    assert eval_file.is_file()
+    save_project(path, replace(loaded, evaluations=[]))
+    assert not eval_file.exists() and load_project(path).evaluations == []

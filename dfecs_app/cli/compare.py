@@ -20,10 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.cli.evaluate import add_curve_options, curves_csv, evaluate_file, l1_grid_from
+from dfecs_app.cli.evaluate import (
+    add_curve_options,
+    check_outputs,
+    evaluate_file,
+    l1_grid_from,
+    write_outputs,
+)
 from dfecs_app.core.evaluation import EvaluationResult
 from dfecs_app.errors import InputError
-from dfecs_app.io.atomic import write_text_atomic
 from dfecs_app.io.model_file import load_model
 
 
@@ -60,6 +65,7 @@ def _unique_names(paths: list[Path]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.train is None and not args.test:
         raise InputError("give --train and/or --test KPM files")
+    check_outputs(args, "csv")
     grid = l1_grid_from(args)
     models = [load_model(p) for p in args.models]
     names = _unique_names(list(args.models))
@@ -89,17 +95,12 @@ def run(args: argparse.Namespace) -> int:
             entry["mean_test_ve_vs_l1"] = [[float(a), float(b)] for a, b in zip(tests[0].ve_vs_l1[:, 0], t)]
         out_models.append(entry)
 
-    if args.csv:
-        rows = [(n, d, r) for n, res in zip(names, results) for d, r in zip(data_names, res)]
-        write_text_atomic(args.csv, curves_csv(rows))
-    if args.plot:
-        panels = []
-        for j, ((role, _), dname) in enumerate(zip(datasets, data_names)):
-            title = f"{dname} ({'train' if role == 'train' else 'test'})"
-            panels.append((title, [(n, res[j]) for n, res in zip(names, results)]))
-        from dfecs_app.render.curves import plot_curves
-
-        plot_curves(args.plot, panels, args.average)
+    rows = [(n, d, r) for n, res in zip(names, results) for d, r in zip(data_names, res)]
+    panels = []
+    for j, ((role, _), dname) in enumerate(zip(datasets, data_names)):
+        title = f"{dname} ({'train' if role == 'train' else 'test'})"
+        panels.append((title, [(n, res[j]) for n, res in zip(names, results)]))
+    write_outputs(args, "csv", rows, panels)
     if args.json:
         json.dump({"models": out_models}, sys.stdout)
         sys.stdout.write("\n")

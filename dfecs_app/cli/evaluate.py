@@ -23,7 +23,7 @@ from dfecs_app.cli._common import progress_bar
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.evaluation import AVERAGES, DEFAULT_L1_GRID, EvaluationResult, evaluate_model
 from dfecs_app.errors import InputError
-from dfecs_app.io.atomic import write_text_atomic
+from dfecs_app.io.atomic import check_output_path, write_files_atomic
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import load_model
 
@@ -107,17 +107,44 @@ def _table(res: EvaluationResult) -> str:
     return "\n".join(lines)
 
 
+def check_outputs(args: argparse.Namespace, csv_option: str) -> None:
+    """Every output option checked before any work: ``--plot`` has a figure suffix, no output
+    is a folder or a device that cannot take a file, and no two outputs are the same file."""
+    from dfecs_app.render.curves import check_figure_path
+
+    outputs = [(f"--{csv_option}", getattr(args, csv_option)), ("--plot", args.plot)]
+    for option, path in outputs:
+        if path is not None:
+            check_output_path(path, option)
+    if args.plot is not None:
+        check_figure_path(args.plot)
+    given = [Path(p).resolve() for _, p in outputs if p is not None]
+    if len(set(given)) < len(given):
+        raise InputError(f"--{csv_option} and --plot name the same file", args.plot)
+
+
+def write_outputs(args: argparse.Namespace, csv_option: str, rows: list[tuple[str, str, EvaluationResult]],
+                  panels: list) -> None:
+    """The CSV and the figure, rendered first and then written together
+    (:func:`~dfecs_app.io.atomic.write_files_atomic`): a failure replaces neither."""
+    from dfecs_app.render.curves import curves_figure_bytes
+
+    files: list[tuple[Path, bytes]] = []
+    if getattr(args, csv_option):
+        files.append((getattr(args, csv_option), curves_csv(rows).encode("utf-8")))
+    if args.plot:
+        files.append((args.plot, curves_figure_bytes(args.plot, panels, args.average)))
+    write_files_atomic(files)
+
+
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    check_outputs(args, "curves")
     grid = l1_grid_from(args)
+    model = load_model(args.model)
     res = evaluate_file(model, args.model.stem, args.kpm, alpha=args.alpha, l1_grid=grid,
                         average=args.average)
-    if args.curves:
-        write_text_atomic(args.curves, curves_csv([(args.model.stem, args.kpm.stem, res)]))
-    if args.plot:
-        from dfecs_app.render.curves import plot_curves
-
-        plot_curves(args.plot, [(args.kpm.stem, [(args.model.stem, res)])], args.average)
+    write_outputs(args, "curves", [(args.model.stem, args.kpm.stem, res)],
+                  [(args.kpm.stem, [(args.model.stem, res)])])
     if args.json:
         json.dump(res.to_json(), sys.stdout)
         sys.stdout.write("\n")

@@ -135,11 +135,19 @@ def save_file(parent: QWidget | None, title: str, directory: str = "",
 
 def exception(parent: QWidget | None, what: str, err: BaseException, tb: str = "") -> None:
     """Show a failure readably: a user error (:class:`DfecsError`) as its one line; anything
-    else as "unexpected error" with the traceback folded into the details."""
+    else as "unexpected error" with the traceback folded into the details. A failure of
+    background work (a worker) in a window with a notification bar is shown there, in
+    place and non-modal (:mod:`dfecs_app.gui.notifications`); anything else in a dialog."""
     from dfecs_app.errors import DfecsError
+    from dfecs_app.gui.worker import failed_in_background
 
     if isinstance(err, DfecsError):
-        error(parent, f"{what} failed", str(err))
+        text, tb = str(err), ""
     else:
-        error(parent, f"{what} failed",
-              f"Unexpected error while {what.lower()}: {type(err).__name__}: {err}", tb)
+        text = f"Unexpected error while {what.lower()}: {type(err).__name__}: {err}"
+    bar = getattr(parent.window(), "notification_bar", None) if parent is not None else None
+    if bar is not None and failed_in_background(err):
+        log.info("notification: %s failed: %s", what, text)
+        bar.notify(f"{what} failed", text, tb)  # in place, non-modal; repeats are counted
+        return
+    error(parent, f"{what} failed", text, tb)

@@ -52,6 +52,14 @@ class ProjectDocument(QObject):
         PCA / FACS models for the Evaluate panel.
     sessions : dict str -> str
         Rating session files by the rated model's content hash (first 12 hex digits).
+    evaluation : dict (model name, set name) -> EvaluationResult
+        The Evaluate panel's results; cleared (with the PCA baseline, which belongs to the
+        training data) when the model or the training KPMs change.
+    evaluation_stale : bool
+        True when results were cleared that way, until the next evaluation.
+    extra : dict
+        ``kpm_source`` (where loaded KPMs came from) and ``view``: the project's view settings
+        (:meth:`view_value`), saved with the project.
 
     Signals
     -------
@@ -92,6 +100,8 @@ class ProjectDocument(QObject):
         self.test_sets: dict[str, Any] = {}
         self.baselines: dict[str, AUModel] = {}
         self.sessions: dict[str, str] = {}  # model content hash[:12] -> rating session file
+        self.evaluation: dict[tuple[str, str], Any] = {}
+        self.evaluation_stale = False
         self.extra: dict[str, Any] = {}
 
     # -- dirty flag ------------------------------------------------------------------------
@@ -171,8 +181,37 @@ class ProjectDocument(QObject):
 
     def set_kpm(self, kpm: Any) -> None:
         self.kpm = kpm
+        self._invalidate_evaluation()
         self.set_dirty()
         self.kpmChanged.emit()
+
+    def _invalidate_evaluation(self) -> None:
+        """New training data or a new model: the results and the PCA baseline no longer hold."""
+        if self.evaluation or "PCA" in self.baselines:
+            self.evaluation_stale = bool(self.evaluation) or self.evaluation_stale
+            self.evaluation = {}
+            self.baselines.pop("PCA", None)
+
+    def set_evaluation(self, results: dict[tuple[str, str], Any], pca: AUModel | None = None) -> None:
+        """Store evaluation results (and the PCA baseline they were computed with)."""
+        if pca is not None:
+            self.baselines["PCA"] = pca
+        self.evaluation = dict(results)
+        self.evaluation_stale = False
+        self.set_dirty()
+        self.evaluationChanged.emit()
+
+    # -- view settings of the project ---------------------------------------------------------
+    def view_value(self, key: str, default: Any = None) -> Any:
+        """A view setting of the project (``arrow_scale``, ``morph_intensity``, ...)."""
+        return self.extra.get("view", {}).get(key, default)
+
+    def set_view_value(self, key: str, value: Any) -> None:
+        """Change a view setting; the project is modified when the value differs."""
+        view = self.extra.setdefault("view", {})
+        if view.get(key) != value:
+            view[key] = value
+            self.set_dirty()
 
     def set_neutral_face(self, image: np.ndarray | None, landmarks: np.ndarray | None,
                          image_path: str | None = None) -> None:
@@ -192,6 +231,7 @@ class ProjectDocument(QObject):
 
     def set_model(self, model: AUModel | None, params: dict[str, Any] | None = None) -> None:
         self.model = model
+        self._invalidate_evaluation()
         if params is not None:
             self.train_params = dict(params)
         self.set_dirty()
@@ -206,6 +246,20 @@ class ProjectDocument(QObject):
         self.baselines[name] = model
         self.set_dirty()
         self.evaluationChanged.emit()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the user made, as plain comparable values.
+
+        Datasets (paths, reader format, neutral rule and picks, corrections, the landmark
+        table), the KPMs and how they were made (their meta), the neutral face, the model, the
+        baselines, test sets, evaluation results, rating sessions, training and view settings.
+        Arrays are given as (dtype, shape, sha256 of the bytes); files the project wrote
+        into its own folder are given by content, not location. A saved and reopened project
+        has the same ``state_dict()`` as the one that was saved.
+        """
+        from dfecs_app.gui.document_state import document_state
+
+        return document_state(self)
 
     def clear(self) -> None:
         """An empty, unsaved project."""

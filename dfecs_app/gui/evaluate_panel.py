@@ -89,7 +89,6 @@ class EvaluatePanel(QWidget):
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.results: dict[tuple[str, str], Any] = {}
         self._worker: Worker | None = None
         self._build()
         document.evaluationChanged.connect(self._refresh_sets)
@@ -97,6 +96,11 @@ class EvaluatePanel(QWidget):
         document.modelChanged.connect(self._on_model_changed)
         document.kpmChanged.connect(self._on_model_changed)
         self._refresh_sets()
+
+    @property
+    def results(self) -> dict[tuple[str, str], Any]:
+        """The evaluation results, kept by the document (saved with the project)."""
+        return self.document.evaluation
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -225,18 +229,15 @@ class EvaluatePanel(QWidget):
         self._plot()
 
     def _on_replaced(self) -> None:
-        self.results = {}
         self._refresh_sets()
         self._plot()
         self._fill_table()
 
     def _on_model_changed(self) -> None:
-        self.document.baselines.pop("PCA", None)  # PCA belongs to the training data
-        if self.results:
-            self.results = {}
-            self._plot()
-            self._fill_table()
+        # the document drops results and the PCA baseline when the model or the data change
+        if self.document.evaluation_stale:
             self.status.setText("The model or the data changed: evaluate again.")
+        self._fill_table()
         self._refresh_sets()
 
     def add_test_set_dialog(self) -> None:
@@ -343,9 +344,7 @@ class EvaluatePanel(QWidget):
 
     def _on_done(self, result: tuple[Any, dict]) -> None:
         pca, results = result
-        if pca is not None:
-            self.document.baselines["PCA"] = pca
-        self.results = results
+        self.document.set_evaluation(results, pca=pca)
         self.progress.setValue(100)
         self.status.setText(f"{len(results)} evaluations")
         self._fill_curve_sets()

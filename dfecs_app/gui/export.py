@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
 
 from dfecs_app.errors import InputError
@@ -32,7 +33,7 @@ def save_csv(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Sequ
 
 
 def save_plot_widget(path: str | os.PathLike, widget: QWidget) -> Path:
-    """A plot widget as it is shown: PNG (a grab at twice the screen resolution) or SVG
+    """A plot widget as it is shown: PNG (the whole plot drawn at twice its size) or SVG
     (vector, rendered through ``QSvgGenerator``), written atomically."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize
     from PySide6.QtGui import QPainter
@@ -42,15 +43,8 @@ def save_plot_widget(path: str | os.PathLike, widget: QWidget) -> Path:
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if suffix == ".png":
-        from PySide6.QtGui import QPixmap
 
-        pix = QPixmap(widget.size() * 2)
-        pix.setDevicePixelRatio(2.0)
-        pix.fill()
-        painter = QPainter(pix)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        widget.render(painter)
-        painter.end()
+        pix = _render_twice(widget)
         pix.save(buf, "PNG")
     elif suffix == ".svg":
         from PySide6.QtSvg import QSvgGenerator
@@ -71,6 +65,31 @@ def save_plot_widget(path: str | os.PathLike, widget: QWidget) -> Path:
     buf.close()
     write_bytes_atomic(path, data)
     return path
+
+
+def _render_twice(widget: QWidget) -> QPixmap:
+    """``widget`` drawn at twice its size in logical pixels (the whole of it).
+
+    A graphics view (every pyqtgraph plot) is re-rendered from its scene into the full target
+    rectangle; ``QWidget.render`` into a pixmap with a device-pixel ratio draws such a view at
+    1x device pixels, so only its top-left quarter would fill the image.
+    """
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter, QPixmap
+    from PySide6.QtWidgets import QGraphicsView
+
+    size = widget.size()
+    pix = QPixmap(size * 2)
+    pix.fill()
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if isinstance(widget, QGraphicsView):
+        widget.render(painter, QRectF(0, 0, 2 * size.width(), 2 * size.height()),
+                      widget.viewport().rect())
+    else:
+        painter.drawPixmap(pix.rect(), widget.grab())
+    painter.end()
+    return pix
 
 
 def _fmt(value: object) -> object:

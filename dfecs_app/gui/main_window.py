@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self._make_panels()
         self._make_menus()
         self._make_log_dock()
+        self._make_notification_bar()
         self._default_state = self.saveState(STATE_VERSION)
         self.statusBar().showMessage("Ready")
         self._work_label = QLabel("")
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.keep_layout = keep_layout
         if not (keep_layout and self._restore_layout()):
             self.raise_panel("data")
+        self._notification_toolbar.hide()  # shown by the first failure of background work
         self._update_title()
 
     # -- construction ----------------------------------------------------------------------
@@ -175,6 +177,9 @@ class MainWindow(QMainWindow):
             self.panels[pid] = panel
             self.docks[pid] = dock
             dock.visibilityChanged.connect(lambda on, p=pid: self._on_dock_visibility(p, on))
+        from dfecs_app.gui.view_settings import bind_view_settings
+
+        bind_view_settings(self.document, self.panels)  # arrow scale, intensity per project
         # cross-panel navigation without panels knowing each other
         aus = self.panels.get("aus")
         projected = self.panels.get("projected")
@@ -246,6 +251,26 @@ class MainWindow(QMainWindow):
             if self.document.sessions.get(key) != path:
                 self.document.sessions[key] = path
                 self.document.set_dirty()
+
+    def _make_notification_bar(self) -> None:
+        """Failures of background work, in place (:mod:`dfecs_app.gui.notifications`)."""
+        from PySide6.QtWidgets import QSizePolicy, QToolBar
+
+        from dfecs_app.gui.notifications import NotificationBar
+
+        self.notification_bar = NotificationBar(self)
+        self.notification_bar.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                            QSizePolicy.Policy.Maximum)
+        bar = QToolBar("Notifications", self)
+        bar.setObjectName("notifications")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setVisible(False)
+        self.notification_bar.show()  # its toolbar is shown and hidden instead
+        bar.addWidget(self.notification_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self._notification_toolbar = bar
+        self.notification_bar.container = bar
 
     def _make_log_dock(self) -> None:
         self.log_view = QPlainTextEdit(self)

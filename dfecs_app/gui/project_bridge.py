@@ -5,11 +5,14 @@ document's fields onto it and back:
 
 * landmark data -> a ``landmarks`` dataset (paths, format, neutral rule and picked frames,
   frontalization, anchors) plus its computed KPMs as a ``kpm`` dataset named ``"<name> KPMs"`` (stored
-  in the project's sidecar folder, so reopening does not recompute them);
+  in the project's sidecar folder, so reopening does not recompute them), stored with the
+  options they were really computed with (neutral rule, picks, corrections: the KPM meta's
+  ``options``);
 * the demo's synthetic KPMs -> a ``synthetic`` dataset (regenerated from its parameters);
 * KPMs loaded from a file -> a ``kpm`` dataset referencing it;
-* neutral face, the DFECS model (active), baselines, test sets, training settings and the
-  view settings (arrow scale, morph intensity).
+* neutral face, the DFECS model (active), baselines (PCA, FACS), test sets, evaluation
+  results, rating sessions, training settings and the view settings (arrow scale, morph
+  intensity).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def to_project(doc: ProjectDocument) -> Any:
     """The document as an :class:`dfecs_app.io.project.Project` (arrays in memory)."""
     from dfecs_app.io.project import (
         Dataset,
+        EvaluationRecord,
         ModelRef,
         NeutralFace,
         Project,
@@ -54,7 +58,7 @@ def to_project(doc: ProjectDocument) -> Any:
                                     paths=[Path(source["path"])]))
         else:
             datasets.append(Dataset(name="data" + KPM_SUFFIX, kind="kpm", kpm=doc.kpm,
-                                    frontalization=bool(doc.frontalize), anchors=doc.anchors))
+                                    **_how_made(doc)))
     neutral = None
     if doc.neutral_image is not None or doc.neutral_landmarks is not None:
         neutral = NeutralFace(
@@ -72,9 +76,36 @@ def to_project(doc: ProjectDocument) -> Any:
                              seed=int(tp.get("seed", 0)),
                              hyperparameters=dict(tp.get("params") or {}))
     sessions = [SessionRef(name=key, path=Path(p)) for key, p in doc.sessions.items()]
+    evaluations = [EvaluationRecord(model=m, data=d, result=r) for (m, d), r in doc.evaluation.items()]
     return Project(name=doc.name, datasets=datasets, neutral_face=neutral, models=models,
                    active_model=DFECS_MODEL_NAME if doc.model is not None else None,
-                   sessions=sessions, test_sets=tests, training=training, view=dict(doc.extra.get("view", {})))
+                   sessions=sessions, test_sets=tests, training=training,
+                   view=dict(doc.extra.get("view", {})), evaluations=evaluations)
+
+
+def _how_made(doc: ProjectDocument) -> dict[str, Any]:
+    """The corrections the in-memory KPMs were really computed with (their meta's options,
+    written by :func:`~dfecs_app.core.kpm.compute_kpm`), else the document's current ones."""
+    from dfecs_app.core.landmarks import ANCHOR_CHOICES
+    from dfecs_app.io.project import NEUTRAL_RULES
+
+    options = (getattr(doc.kpm, "meta", None) or {}).get("options") or {}
+    neutral = options.get("neutral", doc.neutral_rule)
+    if isinstance(neutral, bool) or not (isinstance(neutral, int) or neutral in NEUTRAL_RULES):
+        neutral = doc.neutral_rule
+    anchors = options.get("anchors", doc.anchors)
+    overrides = {}
+    for item in options.get("neutral_overrides", []):
+        try:
+            subject, sequence, frame = item
+            overrides[(str(subject), str(sequence))] = int(frame)
+        except (TypeError, ValueError):
+            continue
+    group_by = options.get("group_by", "sequence")
+    return {"neutral": neutral, "neutral_overrides": overrides,
+            "frontalization": bool(options.get("frontalize", doc.frontalize)),
+            "anchors": anchors if anchors in ANCHOR_CHOICES else doc.anchors,
+            "group_by": group_by if group_by in ("sequence", "subject") else "sequence"}
 
 
 def save_from(doc: ProjectDocument, path: str | Path) -> Path:
@@ -151,6 +182,7 @@ def from_project(doc: ProjectDocument, project: Any) -> None:
     if tr.hyperparameters:
         doc.train_params["params"] = dict(tr.hyperparameters)
     doc.extra["view"] = dict(project.view)
+    doc.evaluation = {(e.model, e.data): e.result for e in project.evaluations}
 
 
 def load_into(doc: ProjectDocument, path: str | Path) -> None:
@@ -181,7 +213,8 @@ def load_demo_into(doc: ProjectDocument) -> None:
 def _adopt(doc: ProjectDocument, staged: ProjectDocument) -> None:
     for key in ("data_paths", "data_format", "table", "neutral_rule", "neutral_overrides",
                 "frontalize", "anchors", "kpm", "neutral_image", "neutral_image_path", "neutral_landmarks",
-                "model", "train_params", "test_sets", "baselines", "sessions", "extra"):
+                "model", "train_params", "test_sets", "baselines", "sessions", "evaluation",
+                "evaluation_stale", "extra"):
         setattr(doc, key, getattr(staged, key))
     staged.deleteLater()
     doc.replaced.emit()

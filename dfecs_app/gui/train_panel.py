@@ -38,6 +38,7 @@ from dfecs_app.core.progress import Progress
 from dfecs_app.errors import InputError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
+from dfecs_app.gui.params_validation import ParamsValidation
 from dfecs_app.gui.worker import Worker, start_worker
 
 MODES = (("search", "Paper search (§2.3.3)"), ("explicit", "Explicit hyperparameters"))
@@ -72,6 +73,10 @@ class TrainPanel(QWidget):
         self._t0 = 0.0
         self._best_ve: float | None = None
         self._build()
+        self.validation = ParamsValidation(  # bad hyperparameters shown beside the table
+            self.params_table, lambda: self.mode_combo.currentData() == "explicit", self._refresh, self)
+        self.params_box.layout().addWidget(self.validation.label)
+        self.mode_combo.currentIndexChanged.connect(lambda _: self.validation.update())
         self._elapsed_timer = QTimer(self)
         self._elapsed_timer.setInterval(200)
         self._elapsed_timer.timeout.connect(self._tick)
@@ -246,7 +251,7 @@ class TrainPanel(QWidget):
                          "press Compute KPMs there (Ctrl+1) to train on the current ones")
             self.data_label.setText(text)
         running = self.is_running()
-        self.train_button.setEnabled(kpm is not None and not running)
+        self.train_button.setEnabled(kpm is not None and not running and self.validation.ok())
 
     # -- training --------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -260,10 +265,13 @@ class TrainPanel(QWidget):
         if kpm is None:
             dialogs.info(self, "Train", "There are no KPMs to train on yet.")
             return None
+        if not self.validation.update():
+            return None  # the problem is shown beside the table
         try:
             params = self.current_params()
         except InputError as err:
-            dialogs.error(self, "Train", str(err))
+            self.validation.label.setText(str(err))
+            self.validation.label.show()
             return None
         settings.set("train/beta", params["beta"])
         settings.set("train/seed", params["seed"])

@@ -12,6 +12,10 @@ delivered on the GUI thread (queued, since the ``Worker`` object itself lives th
 ``aborted()``          the work stopped because :meth:`Worker.cancel` was called
 ``finished()``         always last, whatever happened (QThread's own signal)
 
+A failure is marked as one of background work (:func:`failed_in_background`), so that
+:func:`dfecs_app.gui.dialogs.exception` shows it in the window's notification bar, in place,
+instead of a modal dialog.
+
 Cancellation goes through the :class:`~dfecs_app.core.progress.TaskState` the function receives:
 ``Worker.cancel()`` calls ``state.cancel()``, and the computation raises ``Cancelled`` at its
 next ``state.report`` (generators are also checked between two yields). Progress reports are
@@ -24,6 +28,7 @@ garbage-collected while running; :func:`stop_all` cancels them and waits a bound
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
@@ -136,6 +141,8 @@ class Worker(QThread):
             self.was_cancelled = True
             self.aborted.emit()
         except Exception as err:  # every failure comes back as a signal, never a dead thread
+            with contextlib.suppress(AttributeError, TypeError):
+                err._dfecs_worker = self.name  # noqa: SLF001 - see failed_in_background
             self.error = err
             self.error_traceback = traceback.format_exc()
             log.debug("%s failed:\n%s", self.name, self.error_traceback)
@@ -171,6 +178,12 @@ def start_worker(
             signal.connect(slot)
     worker.start()
     return worker
+
+
+def failed_in_background(err: BaseException) -> str | None:
+    """The name of the worker ``err`` was raised in ("training", ...), or None when it was not
+    raised by background work (the main window shows those in its notification bar)."""
+    return getattr(err, "_dfecs_worker", None)
 
 
 def running_workers() -> list[Worker]:

@@ -59,6 +59,10 @@ def save_kpm(path: str | os.PathLike, kpmset: KPMSet) -> None:
     )
 
 
+#: Written into the meta by :func:`save_kpm` and dropped again by :func:`load_kpm`.
+_FILE_STAMPS = ("format", "format_version", "app_version")
+
+
 def _open(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an NPZ, or ``{'X': array}`` of an NPY file."""
     try:
@@ -173,4 +177,6 @@ def load_kpm(path: str | os.PathLike) -> KPMSet:
         frame = np.arange(n)
     if meta is None:
         meta = {"format": "plain", "sources": [str(path)]}
+    else:  # the file's stamps say how it was stored, not how the KPMs were made
+        meta = {k: v for k, v in meta.items() if k not in _FILE_STAMPS}
     return KPMSet(X=X, mask=mask, subject=subject, sequence=sequence, frame=frame, meta=meta)

@@ -25,9 +25,16 @@ Files
       (``points`` float64 (68, 2), ``mask`` bool (68,));
     * ``neutral/image.png`` — a neutral image held only in memory.
 
+    * ``.dfecs-written.json`` — the manifest: every file the app wrote here, with its size
+      and modification time right after writing.
+
     Objects that already have a file are referenced, never copied. Each file is written
     atomically, the JSON last, so an interrupted save leaves the previous project readable;
-    then sidecar files the project no longer references (a removed model) are deleted.
+    then sidecar files the project no longer references (a removed model) are deleted —
+    only files the manifest lists and that are unchanged since the app wrote them. A file
+    the user put in the sidecar folder is never deleted or overwritten (a new object gets
+    another name), and nothing reached through a symlink (the sidecar folder itself, a
+    sub-folder or a file) is ever deleted.
 
 In memory
 ---------
@@ -51,6 +58,7 @@ import copy
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -70,6 +78,7 @@ from dfecs_app.io.textfile import read_json_file
 __all__ = [
     "PROJECT_FORMAT", "PROJECT_FORMAT_VERSION", "PROJECT_SUFFIX", "DATASET_KINDS", "TRAIN_MODES",
     "Dataset", "NeutralFace", "ModelRef", "SessionRef", "TestSet", "TrainSettings", "Project",
+    "EvaluationRecord",
     "save_project", "load_project", "sidecar_dir",
 ]
 
@@ -271,6 +280,32 @@ class TestSet:
         return self.kpm
 
 
+@dataclass(eq=False)
+class EvaluationRecord:
+    """One evaluation result of the project: a model (by name) on a KPM set (by name).
+
+    Attributes
+    ----------
+    model : str
+    data : str
+        A test set's name, or ``"train"`` for the training KPMs.
+    result : EvaluationResult
+        :class:`~dfecs_app.core.evaluation.EvaluationResult`; compared field by field.
+    """
+
+    model: str
+    data: str
+    result: Any
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EvaluationRecord):
+            return NotImplemented
+        from dfecs_app.io.evaluation_file import result_state
+
+        return ((self.model, self.data) == (other.model, other.data)
+                and result_state(self.result) == result_state(other.result))
+
+
 @dataclass
 class TrainSettings:
     """How the FFM is trained (§2.3.3).
@@ -320,6 +355,8 @@ class Project:
     view : dict
         JSON-serialisable, UI-independent display settings (arrow scale, morph intensity, ...)
         that belong to the project rather than to the user's preferences.
+    evaluations : list of EvaluationRecord
+        Evaluation results (VE curves and table), stored in ``evaluation/results.npz``.
     path : Path or None
         The project file it was loaded from / saved to. Not compared.
     """
@@ -333,6 +370,7 @@ class Project:
     test_sets: list[TestSet] = field(default_factory=list)
     training: TrainSettings = field(default_factory=TrainSettings)
     view: dict[str, Any] = field(default_factory=dict)
+    evaluations: list[EvaluationRecord] = field(default_factory=list)
     path: Path | None = field(default=None, compare=False)
 
     def model(self, name: str | None = None) -> ModelRef | None:
@@ -433,16 +471,20 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
     side = sidecar_dir(path)
     out = copy.copy(project)
     out.path = path
-    # files already referenced are never overwritten by in-memory objects
+    owned = _read_manifest(side)
+    # files already referenced, and files the app did not write, are never overwritten
     taken = {_absolute(p) for p in project.referenced_files()}
+    free = lambda target: _free(target, taken, side, owned)  # noqa: E731
+    written: list[Path] = []
 
     datasets = []
     for i, d in enumerate(project.datasets):
         d = replace(d, paths=[_absolute(p) for p in d.paths],
                     neutral_overrides=dict(d.neutral_overrides), params=dict(d.params))
         if d.kind == "kpm" and not d.paths and d.kpm is not None:
-            target = _free(side / "kpm" / f"d{i:02d}-{_slug(d.name)}.npz", taken)
+            target = free(side / "kpm" / f"d{i:02d}-{_slug(d.name)}.npz")
             _save_kpm(target, d.kpm)
+            written.append(target)
             d.paths = [target]
         datasets.append(d)
     out.datasets = datasets
@@ -455,8 +497,9 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
                 raise InputError(f"model {m.name!r} has neither a file nor data", field="models")
             from dfecs_app.io.model_file import save_model
 
-            m.path = _free(side / "models" / f"{i:02d}-{_slug(m.name)}.npz", taken)
+            m.path = free(side / "models" / f"{i:02d}-{_slug(m.name)}.npz")
             save_model(m.path, m.model)
+            written.append(m.path)
         models.append(m)
     out.models = models
 
@@ -466,8 +509,9 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
         if t.path is None and t.dataset is None:
             if t.kpm is None:
                 raise InputError(f"test set {t.name!r} has no file, dataset or data", field="test_sets")
-            t.path = _free(side / "kpm" / f"t{i:02d}-{_slug(t.name)}.npz", taken)
+            t.path = free(side / "kpm" / f"t{i:02d}-{_slug(t.name)}.npz")
             _save_kpm(t.path, t.kpm)
+            written.append(t.path)
         tests.append(t)
     out.test_sets = tests
     out.sessions = [replace(s, path=_absolute(s.path)) for s in project.sessions]
@@ -475,6 +519,7 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
     out.view = copy.deepcopy(project.view)
 
     nf = project.neutral_face
+    points_path = None
     if nf is not None:
         nf = NeutralFace(
             image_path=None if nf.image_path is None else _absolute(nf.image_path),
@@ -484,43 +529,130 @@ def save_project(path: str | os.PathLike, project: Project) -> Project:
             image=nf.image,
         )
         if nf.image_path is None and nf.image is not None:
-            nf.image_path = side / "neutral" / "image.png"
+            nf.image_path = free(side / "neutral" / "image.png")
             _save_png(nf.image_path, nf.image)
+            written.append(nf.image_path)
         if nf.points is not None:
-            save_npz_atomic(_neutral_points_path(path), points=nf.points, mask=nf.mask)
+            points_path = free(side / "neutral" / "landmarks.npz")
+            save_npz_atomic(points_path, points=nf.points, mask=nf.mask)
+            written.append(points_path)
     out.neutral_face = nf
 
-    write_json_atomic(path, _to_json(out, base))
-    _remove_stale_sidecar_files(side, out)
+    evaluations_path = None
+    out.evaluations = list(project.evaluations)
+    if out.evaluations:
+        from dfecs_app.io.evaluation_file import save_results
+
+        evaluations_path = free(side / "evaluation" / "results.npz")
+        save_results(evaluations_path, [(e.model, e.data, e.result) for e in out.evaluations])
+        written.append(evaluations_path)
+
+    # the manifest lists every file the app wrote before the JSON that may refer to them
+    # lands, so an interrupted save leaves nothing it could later mistake for a user's file
+    owned.update(_stat_entries(side, written))
+    if written:
+        _write_manifest(side, owned)
+    write_json_atomic(path, _to_json(out, base, points_path, evaluations_path))
+    keep = set(out.referenced_files()) | {p for p in (points_path, evaluations_path) if p is not None}
+    _remove_stale_sidecar_files(side, owned, keep)
     return out
 
 
-def _remove_stale_sidecar_files(side: Path, project: Project) -> None:
+#: The sidecar folder's list of the files :func:`save_project` wrote there (relative POSIX
+#: path -> size and mtime_ns right after writing). Only files listed here, unchanged since,
+#: are ever overwritten or deleted by a later save.
+MANIFEST_NAME = ".dfecs-written.json"
+MANIFEST_FORMAT = "dfecs-sidecar-manifest"
+
+
+def _read_manifest(side: Path) -> dict[str, dict[str, int]]:
+    """The manifest's entries; {} when missing, unreadable, or reached through a symlink."""
+    f = side / MANIFEST_NAME
+    if _through_symlink(side, f) or not f.is_file():
+        return {}
+    try:
+        raw = json.loads(f.read_text(encoding="utf-8"))
+        files = raw["files"] if raw.get("format") == MANIFEST_FORMAT else {}
+        return {str(k): {"size": int(v["size"]), "mtime_ns": int(v["mtime_ns"])}
+                for k, v in files.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # a damaged manifest only means nothing is deleted
+
+
+def _write_manifest(side: Path, entries: dict[str, dict[str, int]]) -> None:
+    if _through_symlink(side, side / MANIFEST_NAME):
+        return
+    write_json_atomic(side / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "format_version": 1,
+                                             "files": dict(sorted(entries.items()))})
+
+
+def _stat_entries(side: Path, files: list[Path]) -> dict[str, dict[str, int]]:
+    out = {}
+    for f in files:
+        st = os.lstat(f)
+        out[PurePosixPath(*f.relative_to(side).parts).as_posix()] = {
+            "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return out
+
+
+def _through_symlink(side: Path, target: Path) -> bool:
+    """Whether ``side`` or any folder or file between it and ``target`` is a symlink."""
+    try:
+        rel = target.relative_to(side)
+    except ValueError:
+        return True
+    p = side
+    for part in ("", *rel.parts):
+        p = p / part if part else p
+        if p.is_symlink():
+            return True
+    return False
+
+
+def _is_owned(side: Path, rel: str, entries: dict[str, dict[str, int]]) -> bool:
+    """``side/rel`` is a regular file the app wrote (listed and unchanged), not behind a symlink."""
+    entry = entries.get(rel)
+    target = side / PurePosixPath(rel)
+    if entry is None or ".." in PurePosixPath(rel).parts or _through_symlink(side, target):
+        return False
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_size == entry["size"]
+            and st.st_mtime_ns == entry["mtime_ns"])
+
+
+def _remove_stale_sidecar_files(side: Path, entries: dict[str, dict[str, int]], keep: set[Path]) -> None:
     """Delete files this module wrote to the sidecar folder that the project no longer uses
-    (a removed model, a renamed test set). Only ``models/``, ``kpm/`` and ``neutral/`` are
-    touched, and only after the new JSON is in place."""
-    keep = set(project.referenced_files())
-    if project.neutral_face is not None and project.neutral_face.points is not None:
-        keep.add(_neutral_points_path(project.path))
-    for sub, pattern in (("models", "*.npz"), ("kpm", "*.npz"), ("neutral", "*.npz"),
-                         ("neutral", "*.png")):
-        for f in (side / sub).glob(pattern):
-            if _absolute(f) not in keep:
-                f.unlink(missing_ok=True)
+    (a removed model, a renamed test set), only after the new JSON is in place. A file is
+    deleted only when the manifest lists it and it is unchanged since it was written;
+    files put there by the user and anything behind a symlink are never touched."""
+    changed = False
+    for rel in list(entries):
+        target = side / PurePosixPath(rel)
+        if _absolute(target) in keep:
+            continue
+        if _is_owned(side, rel, entries):
+            target.unlink(missing_ok=True)
+        del entries[rel]  # deleted, or no longer the app's file
+        changed = True
+    if changed:
+        _write_manifest(side, entries)
 
 
-def _free(target: Path, taken: set[Path]) -> Path:
-    """``target``, or ``target`` with a counter, not in ``taken`` (which it joins)."""
+def _free(target: Path, taken: set[Path], side: Path, owned: dict[str, dict[str, int]]) -> Path:
+    """``target``, or ``target`` with a counter: not in ``taken`` (which it joins) and not an
+    existing file the app did not write (see :data:`MANIFEST_NAME`)."""
     candidate, k = target, 1
-    while candidate in taken:
+    while candidate in taken or (
+            os.path.lexists(candidate)
+            and not _is_owned(side, PurePosixPath(*candidate.relative_to(side).parts).as_posix(),
+                              owned)):
         candidate = target.with_name(f"{target.stem}-{k}{target.suffix}")
         k += 1
     taken.add(candidate)
     return candidate
-
-
-def _neutral_points_path(project_path: Path) -> Path:
-    return sidecar_dir(project_path) / "neutral" / "landmarks.npz"
 
 
 def _save_kpm(path: Path, kpm: KPMSet) -> None:
@@ -538,7 +670,8 @@ def _save_png(path: Path, image: np.ndarray) -> None:
         raise InputError(f"the neutral image: {err}", field="neutral_face.image") from None
 
 
-def _to_json(p: Project, base: Path) -> dict[str, Any]:
+def _to_json(p: Project, base: Path, points_path: Path | None,
+             evaluations_path: Path | None) -> dict[str, Any]:
     enc = lambda q: None if q is None else _encode_path(q, base)  # noqa: E731
     nf = p.neutral_face
     return {
@@ -567,7 +700,7 @@ def _to_json(p: Project, base: Path) -> dict[str, Any]:
         "neutral_face": None if nf is None else {
             "image": enc(nf.image_path),
             "landmarks": enc(nf.landmarks_path),
-            "points": None if nf.points is None else enc(_neutral_points_path(p.path)),
+            "points": None if nf.points is None else enc(points_path),
         },
         "models": [{"name": m.name, "path": enc(m.path), "role": m.role} for m in p.models],
         "active_model": p.active_model,
@@ -580,6 +713,7 @@ def _to_json(p: Project, base: Path) -> dict[str, Any]:
             "hyperparameters": p.training.hyperparameters,
         },
         "view": p.view,
+        "evaluations": enc(evaluations_path),
     }
 
 
@@ -737,6 +871,13 @@ def load_project(path: str | os.PathLike) -> Project:
             raise f.error(f"{where}.dataset", f"names no dataset of the project: {test.dataset!r}")
         tests.append(test)
 
+    evaluations = []
+    eval_path = opt_path(raw, "evaluations", "")
+    if eval_path is not None:
+        from dfecs_app.io.evaluation_file import load_results
+
+        evaluations = [EvaluationRecord(m, d, r) for m, d, r in load_results(eval_path)]
+
     tr = f.get(raw, "training", "", (dict,), {})
     training = TrainSettings(
         beta=float(f.get(tr, "beta", "training", (int, float), 0.05, lambda v: 0 <= v < 1,
@@ -756,6 +897,7 @@ def load_project(path: str | os.PathLike) -> Project:
         test_sets=tests,
         training=training,
         view=f.get(raw, "view", "", (dict,), {}),
+        evaluations=evaluations,
         path=path,
     )
 

@@ -182,18 +182,61 @@ class RatingPack:
         except (KeyError, ValueError, TypeError) as err:
             raise InputError(f"malformed keypoints ({err})", manifest,
                              field="neutral_points") from err
-        self.au_images = {int(k): folder / v for k, v in data.get("au_images", {}).items()}
-        self.arrow_images = {int(k): folder / v for k, v in data.get("arrow_images", {}).items()}
+        self.au_images = _image_paths(folder, data, "au_images", manifest)
+        self.arrow_images = _image_paths(folder, data, "arrow_images", manifest)
         neutral = data.get("neutral_image")
         self.neutral_image: Path | None = None
-        if isinstance(neutral, str):  # only a file inside the pack folder
-            cand = (folder / neutral).resolve()
-            if cand.is_file() and cand.is_relative_to(folder.resolve()):
+        if neutral is not None:  # only a file inside the pack folder
+            cand = pack_path(folder, neutral, manifest, "neutral_image")
+            if cand.is_file():
                 self.neutral_image = cand
-        self.session = RatingSession.open(folder / str(data.get("ratings", RETURNED_FILE)))
+        self.session = RatingSession.open(
+            pack_path(folder, data.get("ratings", RETURNED_FILE), manifest, "ratings"))
         if self.session.model_hash != self.model_hash or self.session.raters != [self.rater]:
             raise InputError("the pack's ratings file does not belong to this pack",
                              self.session.path)
+
+
+def pack_path(folder: Path, value: object, manifest: Path, field: str) -> Path:
+    """``value`` (a path written in ``pack.json``) as a path inside the pack ``folder``.
+
+    Packs come from other people: a path must be relative, without ``..``, and must not
+    leave the folder through a symlink, so that opening a pack never reads or (autosaving
+    the ratings) writes anything outside it.
+
+    Raises
+    ------
+    InputError
+        Naming ``pack.json`` and the field (``ratings``, ``au_images.3``, ...).
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must be a file name inside the pack folder", manifest, field=field)
+    rel = Path(value)
+    if rel.is_absolute() or rel.drive or value.startswith(("/", "\\")) or ".." in rel.parts \
+            or ".." in value.replace("\\", "/").split("/"):
+        raise InputError(f"{value!r} is outside the pack folder; a pack may only name files "
+                         "inside its own folder", manifest, field=field)
+    target = folder / rel
+    root = Path(os.path.realpath(folder))
+    real = Path(os.path.realpath(target))
+    if real != root and root not in real.parents:
+        raise InputError(f"{value!r} leads outside the pack folder (through a symlink); a pack "
+                         "may only name files inside its own folder", manifest, field=field)
+    return target
+
+
+def _image_paths(folder: Path, data: dict, key: str, manifest: Path) -> dict[int, Path]:
+    images = data.get(key, {})
+    if not isinstance(images, dict):
+        raise InputError("must be a JSON object of component -> image file", manifest, field=key)
+    out = {}
+    for k, v in images.items():
+        try:
+            c = int(k)
+        except ValueError:
+            raise InputError(f"{k!r} is not a component number", manifest, field=key) from None
+        out[c] = pack_path(folder, v, manifest, f"{key}.{k}")
+    return out
 
 
 def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> int:

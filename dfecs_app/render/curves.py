@@ -17,9 +17,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from dfecs_app.core.evaluation import EvaluationResult
-from dfecs_app.render.arrows import save_figure
+from dfecs_app.errors import InputError
+from dfecs_app.render.arrows import FIGURE_FORMATS, save_figure
 
-__all__ = ["ve_curves_figure", "plot_curves"]
+__all__ = ["ve_curves_figure", "plot_curves", "check_figure_path", "curves_figure_bytes"]
 
 #: One panel: its title and the (line label, evaluation result) of each model.
 Panel = tuple[str, Sequence[tuple[str, EvaluationResult]]]
@@ -81,3 +82,26 @@ def plot_curves(path: str | os.PathLike, panels: Sequence[Panel], average: str =
         Unknown suffix (nothing is written).
     """
     return save_figure(ve_curves_figure(panels, average), path, dpi=110)
+
+
+def check_figure_path(path: str | os.PathLike, option: str = "--plot") -> str:
+    """The figure format of ``path`` by its suffix; InputError (naming ``option``) when
+    there is none — checked before a run computes or writes anything."""
+    path = Path(path)
+    fmt = FIGURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{option}: cannot save a figure as {path.suffix or 'a file without suffix'!r}; "
+                         f"use one of {', '.join(FIGURE_FORMATS)}", path)
+    return fmt
+
+
+def curves_figure_bytes(path: str | os.PathLike, panels: Sequence[Panel], average: str = "mean") -> bytes:
+    """:func:`ve_curves_figure` rendered in memory in the format of ``path``'s suffix (the file
+    is not written), so a run can write all its outputs together."""
+    import io
+
+    fmt = check_figure_path(path)
+    metadata = {"Date": None} if fmt == "svg" else ({"CreationDate": None} if fmt == "pdf" else None)
+    buf = io.BytesIO()
+    ve_curves_figure(panels, average).savefig(buf, format=fmt, dpi=110, metadata=metadata)
+    return buf.getvalue()

@@ -17,6 +17,7 @@ import numpy as np
 
 from dfecs_app.core.landmarks import LAYOUTS
 from dfecs_app.errors import InputError
+from dfecs_app.io.filekind import binary_kind, media_hint
 
 
 class NotLandmarkData(InputError):
@@ -41,6 +42,9 @@ def _has_empty_field(text: str) -> bool:
 def read_text(path: Path) -> str:
     """Decode a file as UTF-8 (a BOM is allowed); InputError if empty or not UTF-8."""
     data = Path(path).read_bytes()
+    kind = binary_kind(data[:16])
+    if kind is not None:
+        raise InputError(f"this is {kind}, not a landmark file{media_hint(kind)}", path)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     if not data.strip():
