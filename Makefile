@@ -1,6 +1,7 @@
 # DFECS Studio — the two commands:
 #   make run    install everything and start the app on its built-in demo
 #   make test   install everything and run the whole test suite
+#   make package  build the frozen one-folder app (dfecs-studio + dfecs) with PyInstaller
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,7 +11,7 @@ APT_PACKAGES := xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconf
                 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
                 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test install system-deps lint screenshot bench clean
+.PHONY: run test install system-deps lint screenshot bench package clean
 
 run: install
 	$(VENV)/bin/dfecs-studio --demo
@@ -34,7 +35,7 @@ system-deps:
 $(STAMP): pyproject.toml packaging/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[gui,track,ratings,test]"
+	$(PIP) install -q -e ".[gui,track,ratings,test,package]"
 	$(PIP) install -q --no-deps -r packaging/requirements-nodeps.txt
 	touch $(STAMP)
 
@@ -44,6 +45,9 @@ lint: install
 
 screenshot: install
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(VENV)/bin/dfecs-studio --demo --screenshot resources/screenshot.png
+
+package: install
+	$(PY) packaging/build.py
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
