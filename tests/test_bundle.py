@@ -160,3 +160,19 @@ def test_frozen_studio_screenshots_the_demo_offline(run_offline, tmp_path):
 
     pixels = imread(out)
     assert pixels.std() > 0.05  # a drawn window, not a blank grab
+
+
+def test_desktop_integration_opens_packs_in_rater_mode(bundle, tmp_path):
+    """install-desktop.sh: menu entry and rater entry point at the bundle; pack.json is a type."""
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    subprocess.run([str(bundle / "install-desktop.sh")], env=env, check=True, capture_output=True)
+    rater = (tmp_path / "applications" / "dfecs-rating-pack.desktop").read_text()
+    assert f'Exec="{bundle / "dfecs-studio"}" --rate %f' in rater
+    assert "MimeType=application/x-dfecs-rating-pack;" in rater
+    assert (tmp_path / "icons" / "hicolor" / "scalable" / "apps" / "dfecs-studio.svg").is_file()
+    if shutil.which("update-mime-database"):
+        globs = (tmp_path / "mime" / "globs2").read_text()
+        assert "application/x-dfecs-rating-pack:pack.json" in globs
+    subprocess.run([str(bundle / "install-desktop.sh"), "--remove"], env=env, check=True,
+                   capture_output=True)
+    assert not (tmp_path / "applications" / "dfecs-rating-pack.desktop").exists()
