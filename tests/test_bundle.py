@@ -11,7 +11,8 @@ cache, no ``DFECS_FRONTALIZATION_DIR``, and a ``PATH`` without the venv:
 * ``dfecs train`` (numba kernels; their cache lands in the user cache),
 * ``dfecs ratings pack`` with projected AU images (pychubby in the bundle),
 * ``dfecs-studio --rate PACK --self-test`` (a ✓ through the rating screen, saved to
-  ``ratings.json``, which the checkout then merges),
+  ``ratings.json``, which the checkout then merges) and, under Xvfb on Qt's xcb plugin,
+  ``dfecs-studio --rate PACK --screenshot``,
 * ``dfecs-studio --demo --screenshot OUT.png`` offscreen (a PNG of the window's size).
 """
 
@@ -41,6 +42,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 #: MainWindow's size (gui/main_window.py: ``self.resize(1500, 950)``).
 WINDOW_SIZE = (1500, 950)
+#: RaterWindow's size (gui/rating/rater_window.py: ``self.resize(1200, 760)``).
+RATER_SIZE = (1200, 760)
 TIMEOUT = 900
 
 
@@ -84,10 +87,12 @@ def run_offline(bundle, tmp_path_factory):
                https_proxy="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
                HTTPS_PROXY="http://127.0.0.1:9", no_proxy="", NO_PROXY="")
 
-    def run(program: str, *args: str | Path) -> subprocess.CompletedProcess:
-        cmd = [*prefix, str(bundle / program), *map(str, args)]
-        proc = subprocess.run(cmd, env=env, cwd=home, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+    def run(program: str, *args: str | Path, xvfb: bool = False) -> subprocess.CompletedProcess:
+        """``xvfb``: on Qt's xcb platform plugin under ``xvfb-run`` instead of offscreen."""
+        display = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24"] if xvfb else []
+        cmd = [*prefix, *display, str(bundle / program), *map(str, args)]
+        proc = subprocess.run(cmd, env={**env, "QT_QPA_PLATFORM": "xcb" if xvfb else "offscreen"},
+                              cwd=home, capture_output=True, text=True, timeout=TIMEOUT)
         assert proc.returncode == 0, f"{cmd} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         return proc
 
@@ -146,6 +151,12 @@ def test_frozen_cli_runs_the_pipeline_offline(run_offline, shared_data, tmp_path
     assert len(list(pack.rglob("*.png"))) >= 4
     proc = run_offline("dfecs-studio", "--rate", pack / "pack.json", "--self-test")
     assert "saved to" in proc.stdout
+    if shutil.which("xvfb-run"):  # the xcb plugin and its libraries are in the bundle too
+        shown = tmp_path / "rater.png"
+        run_offline("dfecs-studio", "--rate", shutil.copytree(pack, tmp_path / "copy"),
+                    "--screenshot", shown, xvfb=True)
+        width, height = _png_size(shown)
+        assert width >= RATER_SIZE[0] and height >= RATER_SIZE[1]  # xcb may grow it to fit
     assert import_returned_ratings(session, pack) == 1
     reopened = RatingSession.open(session_path)
     first = reopened.order("Bob")[0]
