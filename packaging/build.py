@@ -7,8 +7,8 @@ bundle's path, size and build time.
 
 Builds are cached: the output folder is ``<dist>/<key>/dfecs-studio`` where ``key`` is a hash
 of everything that goes into the bundle — the app's files (``dfecs_app``, without caches),
-``packaging/``, ``pyproject.toml``, the Python version and the name and version of every
-installed distribution. An existing complete build with the same key is reused (``--force``
+this script, ``packaging/{pyinstaller,linux,icons}``, the Python version and the name and
+version of every installed distribution (documentation changes do not rebuild). An existing complete build with the same key is reused (``--force``
 rebuilds); older builds in ``<dist>`` are removed.
 
 Usage::
@@ -37,13 +37,15 @@ INFO_FILE = "BUILD_INFO.json"
 #: Files copied to the top of the bundle folder.
 DESKTOP_FILES = ("dfecs-studio.desktop", "dfecs-rating-pack.desktop", "dfecs-rating-pack.xml",
                  "install-desktop.sh")
+#: The folders of packaging/ whose files go into the bundle (with build.py: the build key's inputs).
+BUNDLED_PACKAGING_DIRS = ("pyinstaller", "linux", "icons")
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".nbi", ".nbc")
 
 
 def _input_files() -> list[Path]:
-    files = [ROOT / "pyproject.toml"]
-    for top in (ROOT / "dfecs_app", ROOT / "packaging"):
+    files = [ROOT / "packaging" / "build.py"]
+    for top in [ROOT / "dfecs_app"] + [ROOT / "packaging" / d for d in BUNDLED_PACKAGING_DIRS]:
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
             files += [Path(dirpath) / f for f in sorted(filenames) if not f.endswith(_SKIP_SUFFIXES)]
