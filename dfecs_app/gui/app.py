@@ -10,6 +10,9 @@ is the same.
 short training run, with the AUs panel showing the AU grid and a projected AU image; with
 ``--rate`` the rating screen on the pack's first AU. It is how README images are made and how
 a script checks the window (exit code 0 on success).
+``--rate PACK_DIR --self-test`` (hidden) presses ✓ once through the rating screen, checks that
+the pack's ``ratings.json`` holds it and exits (:mod:`dfecs_app.gui.rater_self_test`; how the
+frozen bundle is tested — it records a vote, so use it on a copy of a pack).
 """
 
 from __future__ import annotations
