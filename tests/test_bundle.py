@@ -18,6 +18,7 @@ cache, no ``DFECS_FRONTALIZATION_DIR``, and a ``PATH`` without the venv:
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import json
 import os
@@ -56,6 +57,9 @@ def _load_build_module():
 
 @pytest.fixture(scope="module")
 def bundle() -> Path:
+    # a first build takes about 8 min here: give this test 30 min before pytest's faulthandler
+    # (faulthandler_timeout, 10 min) dumps the stacks; pytest cancels the timer after the test
+    faulthandler.dump_traceback_later(1800, file=sys.__stderr__)
     build = _load_build_module()
     folder, info = build.build(ROOT / "build" / "package")
     sys.stderr.write(f"\nbundle {folder}: {info['size_bytes'] / 1e6:.0f} MB, "
