@@ -9,7 +9,8 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
                 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
-                libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
+                libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
+                binutils
 
 .PHONY: run test install system-deps lint screenshot bench package clean
 
@@ -23,7 +24,8 @@ test: install
 
 install: system-deps $(STAMP)
 
-# apt packages Qt needs (offscreen and xcb) and Xvfb for screenshots; installed only when missing.
+# apt packages Qt needs (offscreen and xcb), Xvfb for screenshots and binutils (objdump, which
+# PyInstaller needs for make package); installed only when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
