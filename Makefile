@@ -1,6 +1,7 @@
 # DFECS Studio — the two commands:
 #   make run    install everything and start the app on its built-in demo
 #   make test   install everything and run the whole test suite
+#   make package  build the frozen one-folder app (dfecs-studio + dfecs) with PyInstaller
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,9 +9,10 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
                 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
-                libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
+                libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
+                binutils
 
-.PHONY: run test install system-deps lint screenshot bench clean
+.PHONY: run test install system-deps lint screenshot bench package clean
 
 run: install
 	$(VENV)/bin/dfecs-studio --demo
@@ -22,7 +24,8 @@ test: install
 
 install: system-deps $(STAMP)
 
-# apt packages Qt needs (offscreen and xcb) and Xvfb for screenshots; installed only when missing.
+# apt packages Qt needs (offscreen and xcb), Xvfb for screenshots and binutils (objdump, which
+# PyInstaller needs for make package); installed only when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -34,7 +37,7 @@ system-deps:
 $(STAMP): pyproject.toml packaging/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[gui,track,ratings,test]"
+	$(PIP) install -q -e ".[gui,track,ratings,test,package]"
 	$(PIP) install -q --no-deps -r packaging/requirements-nodeps.txt
 	touch $(STAMP)
 
@@ -44,6 +47,9 @@ lint: install
 
 screenshot: install
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(VENV)/bin/dfecs-studio --demo --screenshot resources/screenshot.png
+
+package: install
+	$(PY) packaging/build.py
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

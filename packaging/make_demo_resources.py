@@ -1,4 +1,4 @@
-"""Regenerate the built-in demo resources in ``resources/demo/`` (run once, commit the output).
+"""Regenerate the built-in demo resources in ``dfecs_app/resources/demo/`` (run once, commit the output).
 
 The demo neutral face is scikit-image's astronaut photograph (Eileen Collins, NASA; public
 domain), saved as PNG, with its 68 landmarks detected once by dlib's 68-point shape predictor
@@ -8,7 +8,7 @@ coordinates, as that format says). A preview PNG with the landmarks drawn is wri
 
 Usage::
 
-    .venv/bin/python packaging/make_demo_resources.py [--out resources/demo] [--preview /tmp/p.png]
+    .venv/bin/python packaging/make_demo_resources.py [--out dfecs_app/resources/demo] [--preview /tmp/p.png]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def write_preview(path: Path, image: np.ndarray, points: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "demo")
+    parser.add_argument("--out", type=Path, default=ROOT / "dfecs_app" / "resources" / "demo")
     parser.add_argument("--preview", type=Path, default=None,
                         help="also write the image with numbered landmarks here")
     args = parser.parse_args(argv)

@@ -320,7 +320,7 @@ def test_saving_is_atomic(tmp_path, track):
 # ---------------------------------------------------------------------------------------------
 def test_weights_load_from_the_env_folder_with_pinned_hashes(shared_data):
     for layout, shape in (("68", (137, 136)), ("66", (133, 132)), ("49", (137, 136))):
-        w = FW.load_frontalization_weights(layout, download=False)
+        w = FW.load_frontalization_weights(layout)
         assert w.W.shape == shape and w.layout == layout
         assert Path(w.source).parent == shared_data / "frontalization"
 
@@ -334,29 +334,18 @@ def test_a_damaged_copy_is_refused(shared_data, tmp_path, monkeypatch):
     (tmp_path / "frontalization_weights_68.npy").write_bytes(bytes(data))
     monkeypatch.setenv(FW.ENV_VAR, str(tmp_path))
     with pytest.raises(MissingResourceError, match="sha256 .* does not match") as err:
-        FW.load_frontalization_weights("68", download=False)
+        FW.load_frontalization_weights("68")
     assert "--no-frontalize" in str(err.value) and str(tmp_path) in str(err.value)
-    # the same damaged file found in the user cache, with downloads off
+    # a damaged file found in the user cache
     monkeypatch.delenv(FW.ENV_VAR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     FW.cache_dir().mkdir(parents=True)
-    shutil.copy(tmp_path / "frontalization_weights_68.npy", FW.cache_dir())
+    for name in FW.file_names("66"):
+        shutil.copy(src / name, FW.cache_dir() / name)
+    damaged = FW.cache_dir() / "landmarks_mean_face_66.npy"
+    damaged.write_bytes(damaged.read_bytes()[:-8] + bytes(8))
     with pytest.raises(MissingResourceError, match="does not match"):
-        FW.load_frontalization_weights("68", download=False)
-
-
-def test_downloads_are_verified_before_they_are_kept(shared_data, tmp_path):
-    name = "frontalization_weights_68.npy"
-    bad = tmp_path / "bad.npy"
-    bad.write_bytes((shared_data / "frontalization" / name).read_bytes()[:-8])
-    dest = tmp_path / "cache"
-    with pytest.raises(MissingResourceError, match="not the pinned"):
-        FW.download_verified(bad.as_uri(), name, dest)
-    assert not (dest / name).exists()
-    with pytest.raises(MissingResourceError, match="could not download"):
-        FW.download_verified((tmp_path / "absent.npy").as_uri(), name, dest)
-    path = FW.download_verified((shared_data / "frontalization" / name).as_uri(), name, dest)
-    assert path == dest / name and FW.sha256_of(path.read_bytes()) == FW.SHA256[name]
+        FW.load_frontalization_weights("66")
 
 
 def test_only_the_weights_the_data_need_are_loaded(tmp_path, monkeypatch, shared_data):
@@ -377,7 +366,7 @@ def test_missing_weights_say_how_to_proceed(tmp_path, monkeypatch):
     monkeypatch.setenv(FW.ENV_VAR, str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(MissingResourceError) as err:
-        FW.load_frontalization_weights("66")  # never downloaded: no license stated
+        FW.load_frontalization_weights("66")  # neither shipped nor downloaded: no licence stated
     msg = str(err.value)
     assert "frontalization_weights_66.npy" in msg and FW.ENV_VAR in msg and "--no-frontalize" in msg
     with pytest.raises(MissingResourceError, match="not found"):

@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frontalization-dir", metavar="DIR", default=None,
                    help="folder holding frontalization_weights_<68|66|49>.npy and "
                         "landmarks_mean_face_<68|66|49>.npy (default: $DFECS_FRONTALIZATION_DIR, "
-                        "the user cache, or a download of the public 68-point weights)")
+                        "then the 68-point weights shipped with the app, then the user cache; "
+                        "never the network)")
     p.add_argument("--skip-bad-files", action="store_true",
                    help="read every good input and list the bad ones in the summary "
                         "(default: stop at the first bad input and write nothing)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dfecs_app.cli._common import progress_bar
 from dfecs_app.errors import InputError
+from dfecs_app.io.licences import PREDICTOR_NOTICE
 from dfecs_app.io.readers._naming import natural_key
 from dfecs_app.io.tracking import (
     IMAGE_SUFFIXES,
@@ -34,6 +35,7 @@ def register(subparsers) -> None:
             "images given together, or the images of one directory, form one sequence. With one "
             "sequence --out is the CSV file, with several a directory of <sequence>.csv files. "
             "The CSVs are valid inputs of 'dfecs kpm'."),
+        epilog=PREDICTOR_NOTICE,
     )
     p.add_argument("inputs", nargs="+", metavar="VIDEO_OR_IMAGES",
                    help="video files, image files (png/jpg/ppm/...) or directories of them")

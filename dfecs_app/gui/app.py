@@ -2,7 +2,7 @@
 app's entry point.
 
 With no project on first run (or with ``--demo``) the built-in demo project opens.
-``--rate PACK_DIR`` opens a rating pack in rater mode instead
+``--rate PACK_DIR`` (or the pack's ``pack.json``) opens a rating pack in rater mode instead
 (:class:`~dfecs_app.gui.rating.rater_window.RaterWindow`: the rating screen only) — what a
 volunteer runs on the pack the coordinator sent; ``python -m dfecs_app.gui.rating PACK_DIR``
 is the same.
@@ -10,6 +10,9 @@ is the same.
 short training run, with the AUs panel showing the AU grid and a projected AU image; with
 ``--rate`` the rating screen on the pack's first AU. It is how README images are made and how
 a script checks the window (exit code 0 on success).
+``--rate PACK_DIR --self-test`` (hidden) presses ✓ once through the rating screen, checks that
+the pack's ``ratings.json`` holds it and exits (:mod:`dfecs_app.gui.rater_self_test`; how the
+frozen bundle is tested — it records a vote, so use it on a copy of a pack).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "training run")
     p.add_argument("--screenshot-timeout", type=float, default=300.0, metavar="S",
                    help=argparse.SUPPRESS)
+    # with --rate: press ✓ once, check ratings.json on disk, exit (gui/rater_self_test.py)
+    p.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"dfecs-studio {__version__}")
     return p
 
@@ -48,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rate is not None and (args.project or args.demo):
         parser.error("--rate opens a rating pack; it does not take a project or --demo")
+    if args.self_test and not args.rate:
+        parser.error("--self-test checks rater mode: give it --rate PACK_DIR")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from PySide6.QtCore import QTimer
@@ -61,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         dialogs.set_test_mode(True)  # nothing modal may block an unattended run
     if args.rate is not None:
-        return run_rater_mode(app, args.rate or None, args.screenshot)
+        return run_rater_mode(app, args.rate or None, args.screenshot, self_test=args.self_test)
 
     from dfecs_app.gui.main_window import MainWindow
     from dfecs_app.gui.train_panel import warm_up_training
@@ -94,16 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result["rc"] or rc)
 
 
-def run_rater_mode(app, pack: str | Path | None, screenshot: str | Path | None = None) -> int:  # noqa: ANN001
+def run_rater_mode(app, pack: str | Path | None, screenshot: str | Path | None = None,  # noqa: ANN001
+                   *, self_test: bool = False) -> int:
     """Rater mode: a :class:`RaterWindow` on ``pack`` until it is closed.
 
     Parameters
     ----------
     app : QApplication
     pack : path or None
-        The rating pack folder (None: an empty window with File ▸ Open).
+        The rating pack folder, or its ``pack.json`` (what a file manager passes on a
+        double-click); None: an empty window with File ▸ Open.
     screenshot : path, optional
         Grab the window to this PNG once it shows, then exit.
+    self_test : bool
+        Press ✓ once, check that ``ratings.json`` holds it, exit
+        (:mod:`dfecs_app.gui.rater_self_test`; exit code 1 when it does not).
 
     Returns
     -------
@@ -115,6 +127,8 @@ def run_rater_mode(app, pack: str | Path | None, screenshot: str | Path | None =
     from dfecs_app.errors import DfecsError
     from dfecs_app.gui.rating.rater_window import RaterWindow
 
+    if pack is not None and Path(pack).name == "pack.json" and Path(pack).is_file():
+        pack = Path(pack).parent
     try:
         window = RaterWindow(pack)
     except DfecsError as err:
@@ -130,6 +144,14 @@ def run_rater_mode(app, pack: str | Path | None, screenshot: str | Path | None =
             window.close()
 
         QTimer.singleShot(500, grab)
+    elif self_test:
+        from dfecs_app.gui.rater_self_test import vote_and_check
+
+        def check() -> None:
+            result["rc"] = 0 if vote_and_check(window) else 1
+            window.close()
+
+        QTimer.singleShot(300, check)
     rc = app.exec()
     window.close()
     window.deleteLater()

@@ -211,7 +211,7 @@ class DataPanel(QWidget):
         self.frontalize_check = QCheckBox("&Frontalization")
         self.frontalize_check.setChecked(self.document.frontalize)
         self.frontalize_check.setToolTip("Vonikakis & Winkler landmark frontalization before "
-                                         "registration (weights downloaded once)")
+                                         "registration (68-point weights ship with the app)")
         self.frontalize_check.toggled.connect(self.document.set_frontalize)
         self.anchors_combo = QComboBox()
         for key in ANCHOR_CHOICES:
@@ -637,7 +637,7 @@ def compute_project_kpms(table: LandmarkTable, rule: str,
     """KPMs of a table as ``dfecs kpm`` computes them, with the GUI's neutral choices.
 
     Frontalization weights of the layouts of the frames the ``anchors`` can register are
-    loaded here (in the worker: a first use may download them); a
+    loaded here (in the worker; never from the network); a
     :class:`MissingResourceError` reaches the panel, which offers to continue without
     frontalization.
     """

@@ -33,6 +33,7 @@ from dfecs_app import __version__
 from dfecs_app.gui import dialogs, settings, worker
 from dfecs_app.gui.document import ProjectDocument
 from dfecs_app.gui.shortcuts import PANELS, SHORTCUTS, help_rows
+from dfecs_app.io.licences import PREDICTOR_NOTICE
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,8 @@ class MainWindow(QMainWindow):
         about.triggered.connect(lambda: dialogs.info(
             self, "About DFECS Studio",
             f"DFECS Studio {__version__}\nData-driven Facial Expression Coding System.\n"
-            f"Settings: {settings.settings_file()}"))
+            f"Settings: {settings.settings_file()}\n\n{PREDICTOR_NOTICE}\n"
+            "Frontalization weights: MIT (Vonikakis & Winkler). Licences: see the README."))
 
     # -- panels ----------------------------------------------------------------------------
     def raise_panel(self, pid: str) -> None:

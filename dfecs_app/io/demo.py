@@ -1,14 +1,14 @@
 """The built-in demo: a neutral face that ships with the app and a synthetic KPM set.
 
 * The neutral face is scikit-image's public-domain astronaut photograph (Eileen Collins, NASA)
-  with its 68 landmarks detected once by dlib (``resources/demo/``, made by
-  ``packaging/make_demo_resources.py``; see ``resources/demo/README.md``).
+  with its 68 landmarks detected once by dlib (``dfecs_app/resources/demo/``, made by
+  ``packaging/make_demo_resources.py``; see ``dfecs_app/resources/demo/README.md``).
 * The KPM set comes from the project's own generator,
   :func:`dfecs_app.core.synthetic.make_kpm_set`: sparse, non-negative, part-localised
   FACS-like motions in standardized units, small enough that the FFM trains in seconds.
 
 Resources are looked up in ``demo/`` of :func:`dfecs_app.io.resources.resources_dir`
-(``resources/`` at the repository root, or ``$DFECS_RESOURCES``); a saved demo project refers
+(``dfecs_app/resources/``, or ``$DFECS_RESOURCES``); a saved demo project refers
 to them as ``builtin:demo/astronaut.png`` so it opens wherever the app is installed.
 """
 

@@ -1,23 +1,24 @@
 """Find, verify and load the landmark frontalization weights (Vonikakis & Winkler, ICIP 2020).
 
-Search order for a layout's two files (``frontalization_weights_<L>.npy`` and
-``landmarks_mean_face_<L>.npy``, L in 68, 66, 49):
+Search order for a layout's two arrays (weights and mean face; files
+``frontalization_weights_<L>.npy`` and ``landmarks_mean_face_<L>.npy``, L in 68, 66, 49):
 
 1. the ``directory`` argument (the CLI's ``--frontalization-dir``), if given — it must hold them;
 2. the folder named by the environment variable ``DFECS_FRONTALIZATION_DIR``;
-3. the user cache, ``$XDG_CACHE_HOME/dfecs-studio/frontalization`` (default
-   ``~/.cache/dfecs-studio/frontalization``);
-4. a download into that cache — only the 68-point weights, which are public under the MIT
-   license (github.com/bbonik/facial-landmark-frontalization, ``data/frontalization_weights.npy``
-   and ``data/landmarks_mean_face.npy``).
+3. the copy shipped inside the package (68 points only): the MIT-licensed weights of
+   github.com/bbonik/facial-landmark-frontalization, stored as one compressed NPZ in
+   ``dfecs_app/resources/frontalization/frontalization_68.npz`` with their licence beside it
+   (made by ``packaging/make_frontalization_resource.py``);
+4. the user cache, ``$XDG_CACHE_HOME/dfecs-studio/frontalization`` (default
+   ``~/.cache/dfecs-studio/frontalization``), a place to keep the 66/49-point files.
 
-Every file is checked against a pinned sha256 wherever it comes from, so the KPM units never
-silently change. The 66- and 49-point weights were retrained by the DFECS authors and are
-published without a license in github.com/Shivansh-ct/PCA-AUs
-(``FacialLandmarkFrontalization_66/data`` and ``FacialLandmarkFrontalization_49/data``); the
-app does not download them: put them (renamed as above) in a folder and point
-``DFECS_FRONTALIZATION_DIR`` at it. Any failure raises :class:`MissingResourceError` saying
-what is missing and how to proceed.
+Nothing here touches the network. Every file is checked against a pinned sha256 (the shipped
+arrays against a pinned sha256 of their contents), so the KPM units never silently change.
+The 66- and 49-point weights were retrained by the DFECS authors and are published without a
+licence in github.com/Shivansh-ct/PCA-AUs (``FacialLandmarkFrontalization_66/data`` and
+``FacialLandmarkFrontalization_49/data``); the app neither ships nor downloads them: put them
+(renamed as above) in a folder and point ``DFECS_FRONTALIZATION_DIR`` at it, or in the user
+cache. Any failure raises :class:`MissingResourceError` saying what is missing and how to proceed.
 """
 
 from __future__ import annotations
@@ -25,18 +26,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from dfecs_app.core.geometry import FRONTALIZATION_LAYOUTS, FrontalizationWeights, required_layouts
 from dfecs_app.errors import MissingResourceError
-from dfecs_app.io.atomic import write_bytes_atomic
+from dfecs_app.io.resources import BUILTIN_PREFIX, resources_dir
 
 ENV_VAR = "DFECS_FRONTALIZATION_DIR"
-
-_REPO_68 = "https://raw.githubusercontent.com/bbonik/facial-landmark-frontalization/master/data/"
 
 #: Pinned sha256 of every known file (the 66/49 pins were computed from the authors' files).
 SHA256: dict[str, str] = {
@@ -48,10 +47,14 @@ SHA256: dict[str, str] = {
     "landmarks_mean_face_49.npy": "08dbc8c05160895e0cf79620be0ff0178eab6928558dc02041c30ee054c3594f",
 }
 
-#: Public download URLs (MIT-licensed files only).
-URLS: dict[str, str] = {
-    "frontalization_weights_68.npy": _REPO_68 + "frontalization_weights.npy",
-    "landmarks_mean_face_68.npy": _REPO_68 + "landmarks_mean_face.npy",
+#: The shipped copy of the 68-point arrays, inside :func:`resources_dir`.
+SHIPPED_NAME = "frontalization/frontalization_68.npz"
+
+#: Pinned sha256 of the shipped arrays' contents (float64 little-endian, C order): the arrays
+#: of ``frontalization_weights_68.npy`` (``W``) and ``landmarks_mean_face_68.npy`` (``mean_face``).
+SHIPPED_SHA256: dict[str, str] = {
+    "W": "37a7331e3631776aeca70c73bf3bcb55e9e24934bda26278c28d8ca087427b4f",
+    "mean_face": "985ac35fbfc6285146774f279999be0230c37da92697deec0c2b5801bae05a41",
 }
 
 _HOW = f"set {ENV_VAR} to a folder holding them, or run without frontalization (--no-frontalize)"
@@ -85,30 +88,38 @@ def _verified_bytes(path: Path) -> bytes:
     return data
 
 
-def download_verified(url: str, name: str, dest_dir: Path, timeout: float = 30.0) -> Path:
-    """Fetch ``url``, check it against the pin of ``name``, and write it atomically into ``dest_dir``.
+def array_sha256(arr: np.ndarray) -> str:
+    """sha256 of an array's contents as float64, little-endian, C order."""
+    return hashlib.sha256(np.ascontiguousarray(arr, dtype="<f8").tobytes()).hexdigest()
+
+
+def shipped_path() -> Path:
+    """The shipped NPZ of the 68-point weights (see :data:`SHIPPED_NAME`)."""
+    return resources_dir().joinpath(*SHIPPED_NAME.split("/"))
+
+
+def load_shipped_68() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped 68-point ``(W (137, 136), mean_face (68, 2))``, checked against their pins.
 
     Raises
     ------
     MissingResourceError
-        On any network error or a sha256 mismatch (nothing is written then).
+        The shipped file is missing, unreadable or its arrays differ from the pinned contents.
     """
+    path = shipped_path()
+    broken = f"the installation is incomplete or damaged (reinstall the app), or {_HOW}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # sha256 pinned below
-            data = response.read()
-    except (OSError, ValueError) as err:
-        raise MissingResourceError(
-            f"could not download {name} from {url} ({err}); {_HOW}"
-        ) from None
-    got = sha256_of(data)
-    if got != SHA256[name]:
-        raise MissingResourceError(
-            f"downloaded {name} from {url} has sha256 {got}, not the pinned {SHA256[name]}; "
-            f"nothing was saved; {_HOW}"
-        )
-    dest = dest_dir / name
-    write_bytes_atomic(dest, data)
-    return dest
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: np.asarray(npz[key]) for key in SHIPPED_SHA256}
+    except FileNotFoundError:
+        raise MissingResourceError(f"{path} not found: {broken}") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise MissingResourceError(f"{path}: not readable ({err}); {broken}") from None
+    for key, pin in SHIPPED_SHA256.items():
+        if array_sha256(arrays[key]) != pin:
+            raise MissingResourceError(f"{path}: array {key!r} differs from the published "
+                                       f"weights (content sha256 mismatch); {broken}")
+    return arrays["W"], arrays["mean_face"]
 
 
 def _load_array(data: bytes, path: Path) -> np.ndarray:
@@ -121,8 +132,8 @@ def _load_array(data: bytes, path: Path) -> np.ndarray:
     return arr
 
 
-def _find(name: str, directory: Path | None, download: bool) -> Path:
-    """Locate one file by the search order of the module docstring."""
+def _find(name: str, directory: Path | None) -> Path | None:
+    """Locate one file by the search order of the module docstring (None: use the shipped copy)."""
     if directory is not None:
         path = directory / name
         if not path.is_file():
@@ -131,86 +142,84 @@ def _find(name: str, directory: Path | None, download: bool) -> Path:
     env = os.environ.get(ENV_VAR)
     if env and (Path(env) / name).is_file():
         return Path(env) / name
+    if name in file_names("68") and shipped_path().is_file():
+        return None
     cached = cache_dir() / name
     if cached.is_file():
-        if sha256_of(cached.read_bytes()) == SHA256[name]:
-            return cached
-        if not (download and name in URLS):
-            _verified_bytes(cached)  # raises the mismatch error
-    if download and name in URLS:
-        return download_verified(URLS[name], name, cache_dir())
+        return cached
     where = f"{ENV_VAR}={env!r}" if env else f"{ENV_VAR} (not set)"
-    extra = (
-        " (the 66/49-point weights of the DFECS authors, github.com/Shivansh-ct/PCA-AUs, are not "
-        "downloaded automatically)"
-        if name not in URLS
-        else ""
+    raise MissingResourceError(
+        f"{name} not found in {where} nor in {cache_dir()}{_why_missing(name)}; {_HOW}"
     )
-    raise MissingResourceError(f"{name} not found in {where} nor in {cache_dir()}{extra}; {_HOW}")
+
+
+def _why_missing(name: str) -> str:
+    if name in file_names("68"):
+        return f" and the shipped copy {shipped_path()} is missing (reinstall the app)"
+    return (" (the 66/49-point weights of the DFECS authors, github.com/Shivansh-ct/PCA-AUs, carry "
+            "no licence: the app neither ships nor downloads them)")
 
 
 def load_frontalization_weights(
     layout: str = "68",
     *,
     directory: str | os.PathLike | None = None,
-    download: bool = True,
 ) -> FrontalizationWeights:
-    """Load (and on first use download) the frontalization weights of one landmark layout.
+    """Load the frontalization weights of one landmark layout (never from the network).
 
     Parameters
     ----------
     layout : {'68', '66', '49'}
     directory : path, optional
         A folder that must hold the two files (overrides the search order).
-    download : bool
-        Allow downloading the public 68-point files into the user cache.
 
     Returns
     -------
     FrontalizationWeights
         W (137, 136) / (133, 132) / (137, 136), mean face (68, 2) / (66, 2) / (68, 2).
+        ``sha256`` is the pin of the published weight file (the shipped arrays are its contents).
 
     Raises
     ------
     MissingResourceError
-        Files missing, damaged (sha256 mismatch), unreadable, or not downloadable.
+        Files missing, damaged (sha256 mismatch) or unreadable.
     """
     w_name, m_name = file_names(layout)
     folder = None if directory is None else Path(directory)
-    w_path = _find(w_name, folder, download)
-    m_path = _find(m_name, folder, download)
-    W = _load_array(_verified_bytes(w_path), w_path)
-    mean_face = _load_array(_verified_bytes(m_path), m_path)
+    w_path = _find(w_name, folder)
+    m_path = _find(m_name, folder)
+    if w_path is None or m_path is None:  # 68 points not (both) in a given folder: shipped copy
+        W, mean_face = load_shipped_68()
+        source = BUILTIN_PREFIX + SHIPPED_NAME
+    else:
+        W = _load_array(_verified_bytes(w_path), w_path)
+        mean_face = _load_array(_verified_bytes(m_path), m_path)
+        source = str(w_path)
     try:
         return FrontalizationWeights(
-            W=W, mean_face=mean_face, layout=layout, source=str(w_path), sha256=SHA256[w_name]
+            W=W, mean_face=mean_face, layout=layout, source=source, sha256=SHA256[w_name]
         )
     except ValueError as err:  # unreachable for pinned files; kept for a clear message
-        raise MissingResourceError(f"{w_path}: {err}; {_HOW}") from None
+        raise MissingResourceError(f"{source}: {err}; {_HOW}") from None
 
 
 def load_frontalization_set(
     layouts: tuple[str, ...] | list[str],
     *,
     directory: str | os.PathLike | None = None,
-    download: bool = True,
 ) -> dict[str, FrontalizationWeights]:
     """Weights of several layouts, as a dict by layout (see :func:`load_frontalization_weights`)."""
-    return {
-        name: load_frontalization_weights(name, directory=directory, download=download)
-        for name in layouts
-    }
+    return {name: load_frontalization_weights(name, directory=directory) for name in layouts}
 
 
 def load_frontalization_for(
     mask: np.ndarray,
     *,
     directory: str | os.PathLike | None = None,
-    download: bool = True,
 ) -> dict[str, FrontalizationWeights]:
     """The weights that frames with this ``(n, 68)`` point mask need (68, 66 and/or 49 points).
 
     This is what the CLI and the GUI call before ``compute_kpm(..., frontalization=...)``:
-    a 68-point data set needs only the public 68-point weights.
+    a 68-point data set needs only the shipped 68-point weights.
     """
-    return load_frontalization_set(required_layouts(mask), directory=directory, download=download)
+    return load_frontalization_set(required_layouts(mask), directory=directory)

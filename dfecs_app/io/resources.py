@@ -1,7 +1,8 @@
 """The app's built-in resources folder and the stable names project files give its files.
 
-Built-in files (the demo neutral face, ...) live in ``resources/`` at the repository root, or
-in the folder named by the ``DFECS_RESOURCES`` environment variable. A project that refers to
+Built-in files (the demo neutral face, the shipped frontalization weights, ...) live in the
+package folder ``dfecs_app/resources/`` — so a wheel, an installed copy and a frozen bundle all
+carry them — or in the folder named by the ``DFECS_RESOURCES`` environment variable. A project that refers to
 one stores ``builtin:<path inside resources>`` (e.g. ``builtin:demo/astronaut.png``) instead
 of a path relative to the project, so it still opens when the app is installed elsewhere.
 """
@@ -18,11 +19,11 @@ BUILTIN_PREFIX = "builtin:"
 
 
 def resources_dir() -> Path:
-    """The ``resources`` folder: ``$DFECS_RESOURCES`` or ``<repository>/resources``."""
+    """The ``resources`` folder: ``$DFECS_RESOURCES`` or the package's ``dfecs_app/resources``."""
     env = os.environ.get("DFECS_RESOURCES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
 
 
 def _absolute(path: str | os.PathLike) -> Path:

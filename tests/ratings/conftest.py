@@ -11,7 +11,7 @@ import pytest
 from dfecs_app.core.aumodel import AUModel
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
+DEMO = ROOT / "dfecs_app" / "resources" / "demo"
 
 # Table 1 (§4.0.2) transcribed: component, volunteer 1, 2, 3, majority vote.
 TABLE_1 = """\
