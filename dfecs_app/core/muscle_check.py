@@ -2,7 +2,7 @@
 
 A rater calls an AU non-interpretable when a keypoint moves in a direction no facial muscle can
 move it (§3.4, SI Tables 3-4). This module makes that test quantitative: a table of feasible
-direction *cones* per keypoint (``resources/anatomy/muscle_cones.json``, read by
+direction *cones* per keypoint (``dfecs_app/resources/anatomy/muscle_cones.json``, read by
 :func:`dfecs_app.io.muscle_cones.load_cone_table`; the muscles and their sources are cited in
 that file and in the README), and for every AU and keypoint a comparison of the keypoint's
 movement with the cones.

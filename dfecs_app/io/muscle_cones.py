@@ -1,4 +1,4 @@
-"""Reading the feasible muscle-direction cones (``resources/anatomy/muscle_cones.json``) for
+"""Reading the feasible muscle-direction cones (``dfecs_app/resources/anatomy/muscle_cones.json``) for
 the automatic pre-check (:mod:`dfecs_app.core.muscle_check`)."""
 
 from __future__ import annotations
