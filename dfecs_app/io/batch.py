@@ -167,6 +167,16 @@ def is_complete(task: BatchTask) -> tuple[bool, dict]:
         return False, {}
 
 
+def write_manifest(task: BatchTask, counts: dict, expected: dict | None = None) -> None:
+    """Mark ``task.output`` complete (call after writing it); ``expected`` defaults to the
+    inputs as they are now."""
+    out = Path(task.output)
+    st = out.stat()
+    write_json_atomic(manifest_path(out), {
+        **(expected or _expected(task)), "output": {"size": st.st_size, "sha256": _sha256(out)},
+        "counts": counts})
+
+
 def _remove_stale_temporaries(output: Path) -> None:
     """Temporary files a killed atomic write of ``output`` left behind."""
     for tmp in output.parent.glob(f".{output.name}.*.tmp"):
@@ -187,10 +197,7 @@ def run_task(task: BatchTask) -> TaskResult:
             manifest_path(out).unlink()  # an output being redone is not complete
         expected = _expected(task)  # inputs as they were when the task started
         counts = task.func(*task.args, **task.kwargs) or {}
-        st = out.stat()
-        write_json_atomic(manifest_path(out), {
-            **expected, "output": {"size": st.st_size, "sha256": _sha256(out)},
-            "counts": counts})
+        write_manifest(task, counts, expected)
         return TaskResult(task.name, task.output, "done", time.perf_counter() - start, counts)
     except DfecsError as err:
         return TaskResult(task.name, task.output, "failed", time.perf_counter() - start,
@@ -257,6 +264,15 @@ def map_unordered(func: Callable[[Any], Any], items: Sequence, *, jobs: int | No
             yield i, func(item)
     else:
         yield from _map_pool(func, items, min(jobs, len(items)), state)
+
+
+def map_ordered(func: Callable[[Any], Any], items: Sequence, *, jobs: int | None = None,
+                scheduler: str | None = None, state: TaskState | None = None) -> list:
+    """``[func(item) for item in items]``, computed as :func:`map_unordered` does."""
+    out: list = [None] * len(items)
+    for i, value in map_unordered(func, items, jobs=jobs, scheduler=scheduler, state=state):
+        out[i] = value
+    return out
 
 
 def _map_pool(func, items, jobs, state):
