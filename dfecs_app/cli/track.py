@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dfecs_app.cli._common import batch_arguments, progress_bar, run_batch_cli
 from dfecs_app.errors import InputError
-from dfecs_app.io.batch import BatchTask, TaskResult
+from dfecs_app.io.batch import BatchTask, TaskResult, write_manifest
 from dfecs_app.io.readers._naming import natural_key
 from dfecs_app.io.tracking import (
     DETECT_MODES,
@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         task = tasks[0]
         with progress_bar(f"track {Path(task.name).name}"):
             counts = task.func(*task.args, **task.kwargs)
+        write_manifest(task, counts)  # as a batch would: --resume and the GUI know it
         print(f"wrote {task.output}: {counts['frames']} frames, face found in {counts['faces']}",
               file=sys.stderr)
         return 0

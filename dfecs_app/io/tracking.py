@@ -407,19 +407,6 @@ def open_video(path: str | os.PathLike):
     return cap
 
 
-def read_frame(path: str | os.PathLike, index: int) -> np.ndarray | None:
-    """Frame ``index`` of a video as RGB uint8 (h, w, 3), or None past its end (for display)."""
-    cv2 = _cv2()
-    cap = open_video(path)
-    try:
-        if index:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-        ok, frame = cap.read()
-    finally:
-        cap.release()
-    return frame[..., ::-1].copy() if ok else None
-
-
 def track_video(path: str | os.PathLike, state: TaskState | None = None, *,
                 upsample: int = 0, detect: str = "track",
                 rule: TrackingRule | None = None) -> Track:
@@ -531,3 +518,113 @@ def write_track_csv(path: str | os.PathLike, track: Track) -> None:
         lines.append(",".join(head + box + coords + tail))
     with atomic_open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Videos added to a project (the GUI's Data panel)
+# ---------------------------------------------------------------------------------------------
+#: Folder beside a video receiving its track CSV when the GUI tracks it.
+TRACKS_DIRNAME = "dfecs-tracks"
+
+
+def project_track_path(video: str | os.PathLike) -> Path:
+    """Where the GUI keeps the track of ``video``: ``<video folder>/dfecs-tracks/<stem>.csv``,
+    or, when that folder cannot be written, the user cache (``~/.cache/dfecs-studio/tracks``)."""
+    import hashlib
+
+    video = Path(video).resolve()
+    beside = video.parent / TRACKS_DIRNAME
+    try:
+        beside.mkdir(exist_ok=True)
+        if os.access(beside, os.W_OK):
+            return beside / f"{video.stem}.csv"
+    except OSError:
+        pass
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dfecs-studio" / "tracks"
+    key = hashlib.sha1(str(video).encode("utf-8")).hexdigest()[:10]
+    return cache / key / f"{video.stem}.csv"
+
+
+def _track_task(video: Path, out: Path, upsample: int, detect: str):
+    from dfecs_app.io.batch import BatchTask
+
+    return BatchTask(str(video), (str(video),), str(out), track_to_csv,
+                     args=("video", str(video), str(out)),
+                     kwargs={"name": None, "upsample": upsample, "detect": detect},
+                     options={"kind": "video", "upsample": upsample, "detect": detect,
+                              "name": None})
+
+
+def track_videos(videos: Sequence[str | os.PathLike], state: TaskState | None = None, *,
+                 upsample: int = 0, detect: str = "track") -> list[Path]:
+    """Track videos into their :func:`project_track_path` CSVs, one after another.
+
+    A CSV that is complete for the same video and options (:mod:`dfecs_app.io.batch`
+    manifest) is reused. Progress: ``report("track", overall fraction, ...)``; cancellable.
+
+    Returns
+    -------
+    list of Path
+        The CSVs, in the order of ``videos``.
+    """
+    from dfecs_app.io.batch import is_complete, write_manifest
+
+    state = ensure_state(state)
+    out: list[Path] = []
+    n = len(videos)
+    for k, video in enumerate(videos):
+        video = Path(video)
+        target = project_track_path(video)
+        task = _track_task(video, target, upsample, detect)
+        if not is_complete(task)[0]:
+            def forward(p, k=k):
+                state.report("track", (k + (p.fraction or 0.0)) / n, p.message)
+
+            track = track_video(video, TaskState(forward), upsample=upsample, detect=detect)
+            write_track_csv(target, track)
+            write_manifest(task, {"frames": len(track), "faces": int(track.detected.sum())})
+        state.report("track", (k + 1) / n, f"{video.name}: tracked", force=True)
+        out.append(target)
+    return out
+
+
+def video_of_track(csv: str | os.PathLike) -> Path | None:
+    """The video a track CSV was made from (its batch manifest records it), if still there."""
+    from dfecs_app.io.batch import manifest_path
+
+    try:
+        import json
+
+        recorded = json.loads(manifest_path(csv).read_text(encoding="utf-8"))
+        video = Path(recorded["inputs"][0]["path"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return video if video.suffix.lower() in VIDEO_SUFFIXES and video.is_file() else None
+
+
+class VideoFrames:
+    """Random access to the frames of one video for display (keeps the file open).
+
+    ``frame(i)`` returns frame ``i`` as RGB uint8 (h, w, 3), or None past the end; reading
+    the next frame is a plain decode, any other one a seek.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._cap = open_video(self.path)
+        self._next = 0
+
+    def frame(self, index: int) -> np.ndarray | None:
+        cv2 = _cv2()
+        index = int(index)
+        if index != self._next:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = self._cap.read()
+        if not ok:
+            self._next = -1
+            return None
+        self._next = index + 1
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._cap.release()
