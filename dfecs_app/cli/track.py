@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dfecs_app.cli._common import batch_arguments, progress_bar, run_batch_cli
 from dfecs_app.errors import InputError
-from dfecs_app.io.batch import BatchTask, TaskResult, write_manifest
+from dfecs_app.io.batch import BatchTask, TaskResult, is_complete, write_manifest
 from dfecs_app.io.readers._naming import natural_key
 from dfecs_app.io.tracking import (
     DETECT_MODES,
@@ -144,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
     tasks = make_tasks(seqs, out, several or out.is_dir(), args)
     if not several:  # one sequence: its error is the command's error
         task = tasks[0]
+        if args.resume and is_complete(task)[0]:
+            print(f"{task.output}: complete; skipped (--resume)", file=sys.stderr)
+            return 0
         with progress_bar(f"track {Path(task.name).name}"):
             counts = task.func(*task.args, **task.kwargs)
         write_manifest(task, counts)  # as a batch would: --resume and the GUI know it
