@@ -142,7 +142,7 @@ class DataPanel(QWidget):
         self.progress.setMinimumWidth(320)
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop tracking (videos already tracked are kept)")
+        self.cancel_button.setToolTip("Stop tracking (finished tracks stay on disk and are reused next time)")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel)
         top.addWidget(self.progress)
