@@ -37,7 +37,7 @@ system-deps:
 $(STAMP): pyproject.toml packaging/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[gui,track,ratings,test,package]"
+	$(PIP) install -q -e ".[gui,track,cluster,ratings,test,package]"
 	$(PIP) install -q --no-deps -r packaging/requirements-nodeps.txt
 	touch $(STAMP)
 

@@ -53,3 +53,31 @@ def npz_output(path: str | os.PathLike) -> Path:
     if out.suffix.lower() != ".npz":
         raise InputError("--out must end in .npz", out)
     return out
+
+
+def batch_arguments(parser) -> None:
+    """``--jobs``, ``--scheduler`` and ``--resume`` of a batch command."""
+    from dfecs_app.io.batch import SCHEDULER_ENV, default_jobs
+
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help=f"worker processes (default: all cores, here {default_jobs()})")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (default: "
+                             f"${SCHEDULER_ENV}; unset: local processes)")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip inputs whose outputs are complete (same inputs and options, "
+                             "output unchanged since it was written)")
+
+
+def run_batch_cli(tasks, args, what: str, failed=()) -> int:
+    """Run a batch with a tqdm bar across it; print the summary; 1 if any input failed."""
+    from dfecs_app.io.batch import run_batch, summary_lines
+
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("must be 1 or more", field="--jobs")
+    with progress_bar(f"{what} {len(tasks) + len(failed)} inputs") as state:
+        results = run_batch(tasks, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
+                            progress=state, failed=failed)
+    for line in summary_lines(results):
+        print(line, file=sys.stderr)
+    return 1 if any(r.status == "failed" for r in results) else 0

@@ -5,6 +5,14 @@ Example::
     dfecs kpm Landmarks/ --neutral first --out ckplus_kpm.npz
     dfecs kpm tracks.csv --neutral auto --no-frontalize --out kpm.npz
     dfecs kpm tracks.csv --anchors eyes --out kpm_bp4d_frame.npz
+    dfecs kpm tracks/ --jobs 4 --resume --out kpm.npz
+
+Many inputs, one output: the per-file reading (parsing) runs on ``--jobs`` local processes or
+a Dask cluster (``--scheduler``); the corrections and the neutral subtraction then run once
+over all frames (they are faster than reading, and a neutral frame may come from another
+file when grouping by subject), so the single NPZ is byte-identical however it was read.
+``--resume`` skips the whole run when the output is complete: its manifest (see
+:mod:`dfecs_app.io.batch`) records every input file's size and mtime and the options.
 """
 
 from __future__ import annotations
@@ -14,11 +22,11 @@ import sys
 
 import numpy as np
 
-from dfecs_app.cli._common import npz_output, progress_bar
+from dfecs_app.cli._common import batch_arguments, npz_output, progress_bar
 from dfecs_app.core.geometry import standardized_mask
 from dfecs_app.core.kpm import compute_kpm
 from dfecs_app.core.landmarks import AFFINE_TARGETS_49, AFFINE_TARGETS_68, ANCHOR_CHOICES
-from dfecs_app.errors import MissingResourceError
+from dfecs_app.errors import InputError, MissingResourceError
 
 
 def _neutral(value: str) -> str | int:
@@ -72,19 +80,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="read every good input and list the bad ones in the summary "
                         "(default: stop at the first bad input and write nothing)")
     p.add_argument("--out", "-o", required=True, metavar="KPM.npz", help="output NPZ file")
+    batch_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dfecs_app.io.batch import (
+        BatchTask,
+        default_jobs,
+        is_complete,
+        map_ordered,
+        resolve_scheduler,
+        write_manifest,
+    )
     from dfecs_app.io.frontalization_weights import load_frontalization_for
     from dfecs_app.io.kpm_file import save_kpm
-    from dfecs_app.io.readers import read_landmarks
+    from dfecs_app.io.readers import landmark_files, read_landmark_files
 
     out = npz_output(args.out)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("must be 1 or more", field="--jobs")
+    options = {k: getattr(args, k) for k in ("format", "neutral", "group_by", "no_frontalize",
+                                             "anchors", "frontalization_dir", "skip_bad_files")}
+    task = BatchTask("kpm", tuple(str(f) for f in landmark_files(args.inputs)), str(out),
+                     func=run, options=options)
+    if args.resume:
+        complete, counts = is_complete(task)
+        if complete:
+            print(f"{out}: complete ({counts.get('kpms', '?')} KPMs from the same "
+                  f"{len(task.inputs)} files and options); skipped (--resume)", file=sys.stdout)
+            return 0
+    scheduler = resolve_scheduler(args.scheduler)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    mapper = None
+    if scheduler is not None or (jobs > 1 and len(task.inputs) > 1):
+        def mapper(func, items):
+            return map_ordered(func, items, jobs=jobs, scheduler=scheduler)
 
     with progress_bar("reading") as state:
-        table = read_landmarks(args.inputs, format=args.format, progress=state,
-                               errors="collect" if args.skip_bad_files else "raise")
+        result = read_landmark_files(args.inputs, format=args.format, progress=state,
+                                     errors="collect" if args.skip_bad_files else "raise",
+                                     map_files=mapper)
+    table = result.table
+    if table is None:
+        first = result.errors[0] if result.errors else InputError("no landmark data in the inputs")
+        if len(result.errors) > 1:
+            raise InputError(f"{first.message} (and {len(result.errors) - 1} more bad inputs)",
+                             first.path, first.line, first.field)
+        raise first
+    table.notes.extend(f"skipped: {err}" for err in result.errors)
 
     weights = None
     if not args.no_frontalize:
@@ -99,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         kpm = compute_kpm(table, neutral=args.neutral, frontalization=weights,
                           group_by=args.group_by, anchors=args.anchors, state=state)
     save_kpm(out, kpm)
+    write_manifest(task, {"kpms": len(kpm), "frames": len(table)})
 
     n_subjects = np.unique(kpm.subject).size
     n_sequences = np.unique(np.char.add(np.char.add(kpm.subject, "\x1f"), kpm.sequence)).size
@@ -111,5 +156,9 @@ def run(args: argparse.Namespace) -> int:
         f"  keypoints known: {100.0 * kpm.mask.mean():.1f} %",
     ]
     lines += [f"  note: {note}" for note in kpm.meta["notes"]]
+    per_file = dict(zip(*np.unique(table.source, return_counts=True)))
+    lines.append("  per input:")
+    lines += [f"    {f}: {int(per_file.get(str(f), 0))} frames" for f in result.files]
+    lines += [f"    FAILED: {err}" for err in result.errors]
     print("\n".join(lines), file=sys.stdout)
     return 0

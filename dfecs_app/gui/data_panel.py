@@ -1,9 +1,12 @@
-"""Data panel: landmark files in, KPMs out.
+"""Data panel: landmark files and videos in, KPMs out.
 
-Open files or folders in every format the readers know (dialog or drag-and-drop), see the
+Open files or folders in every format the readers know, or videos (dialog or drag-and-drop;
+videos are tracked in the worker with :func:`dfecs_app.io.tracking.track_videos`, with
+progress and Cancel, into ``dfecs-tracks/<video>.csv`` beside them), see the
 project's datasets (landmark files, and KPM-only sets: a loaded KPM file or the demo's synthetic
 KPMs) and their subjects and sequences with frame counts and missing points, scrub through the
-frames showing raw and standardized landmarks (for a KPM-only set: the selected row's KPM as
+frames showing raw and standardized landmarks (over the video frame when the track came from
+a video that is still there; for a KPM-only set: the selected row's KPM as
 arrows on a standard face — raw landmarks are not stored there), pick each subject's neutral
 frame, switch the corrections, and compute the KPM matrix — with the same functions as ``dfecs kpm``
 (:func:`dfecs_app.io.readers.read_landmarks`, :func:`dfecs_app.core.kpm.compute_kpm`).
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSlider,
     QSplitter,
@@ -132,6 +136,19 @@ class DataPanel(QWidget):
                   self.format_combo, self.load_kpm_button, self.clear_button):
             top.addWidget(w)
         top.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setMinimumWidth(320)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop tracking (finished tracks stay on disk and are reused next time)")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel_button)
+        self._frames: Any = None  # VideoFrames of the video shown behind the landmarks
+        self._video_of: dict[str, Path | None] = {}
 
         self.datasets_tree = QTreeWidget()
         self.datasets_tree.setHeaderLabels(["Dataset", "Kind", "Rows", "Subjects",
@@ -150,6 +167,9 @@ class DataPanel(QWidget):
 
         self.raw_plot = face_plot_widget(RAW_TITLE)
         self.std_plot = face_plot_widget(STD_TITLE)
+        self.raw_image = pg.ImageItem(axisOrder="row-major")
+        self.raw_image.setZValue(-10)
+        self.raw_plot.getPlotItem().addItem(self.raw_image)
         self.raw_face = FaceItems(self.raw_plot.getPlotItem())
         self.std_face = FaceItems(self.std_plot.getPlotItem())
         self.raw_notice = pg.TextItem("", color=(90, 90, 90), anchor=(0.5, 0.5))
@@ -243,9 +263,13 @@ class DataPanel(QWidget):
 
     # -- loading ---------------------------------------------------------------------------
     def open_files_dialog(self) -> None:
-        paths = dialogs.open_files(self, "Add landmark files", settings.get("projects/last_dir"),
-                                   "Landmark files (*.csv *.txt *.pts *.mat *.npy *.npz);;"
-                                   "All files (*)")
+        from dfecs_app.io.tracking import VIDEO_SUFFIXES
+
+        videos = " ".join(f"*{s}" for s in VIDEO_SUFFIXES)
+        paths = dialogs.open_files(self, "Add landmark files or videos",
+                                   settings.get("projects/last_dir"),
+                                   f"Landmark files and videos (*.csv *.txt *.pts *.mat *.npy "
+                                   f"*.npz {videos});;Videos ({videos});;All files (*)")
         if paths:
             self.load_paths(paths)
 
@@ -258,23 +282,37 @@ class DataPanel(QWidget):
     def load_paths(self, paths: list[str | Path], fmt: str | None = None) -> Worker:
         """Read landmark files/folders in the background and add them to the project.
 
+        Videos among ``paths`` (and in folders) are tracked first (progress bar, Cancel).
         Emits ``loaded`` when done; a bad file gets a dialog naming it, and the project keeps
         what it had.
         """
-        from dfecs_app.io.readers import read_landmarks
-
         fmt = fmt or self.format_combo.currentText()
-        paths = [str(p) for p in paths]
-        self._set_busy(True)
-        self.message.emit(f"Reading {len(paths)} path(s) ({fmt})…")
+        videos, others = split_videos([str(p) for p in paths])
+        self.message.emit(f"Reading {len(others)} path(s) ({fmt})"
+                          + (f", tracking {len(videos)} video(s)" if videos else "") + "…")
         self._worker = start_worker(
-            lambda state: read_landmarks(paths, format=fmt, progress=state),
-            name="reading landmarks",
-            on_returned=lambda table: self._on_table(table, paths, fmt),
-            on_errored=lambda err: self._on_error("Reading landmarks", err),
+            load_inputs, videos, others, fmt,
+            name="tracking videos" if videos else "reading landmarks",
+            on_yielded=self._on_progress,
+            on_returned=lambda result: self._on_table(result[0], result[1], fmt),
+            on_errored=lambda err: self._on_error(
+                "Tracking videos" if videos else "Reading landmarks", err),
+            on_aborted=lambda: self.message.emit("Tracking cancelled; the project is unchanged"),
             on_finished=lambda: self._set_busy(False),
         )
+        self._set_busy(True)
         return self._worker
+
+    def cancel(self) -> None:
+        """Stop the running tracking or reading at its next frame."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def _on_progress(self, p: Any) -> None:
+        if getattr(p, "fraction", None) is not None:
+            self.progress.setValue(int(1000 * p.fraction))
+        if getattr(p, "message", ""):
+            self.progress.setFormat(f"{p.message} — %p%")
 
     def _on_table(self, table: LandmarkTable, paths: list[str], fmt: str) -> None:
         doc = self.document
@@ -311,6 +349,10 @@ class DataPanel(QWidget):
 
     def clear(self) -> None:
         self.document.set_table(None, [])
+        if self._frames is not None:
+            self._frames.close()
+        self._frames = None
+        self._video_of.clear()
 
     # -- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -545,9 +587,22 @@ class DataPanel(QWidget):
             return
         pts, mask = table.points[row], table.mask[row]
         self.raw_face.set_face(pts, mask)
-        self.raw_plot.getPlotItem().autoRange()
+        image = self._video_frame(str(table.source[row]), int(table.frame[row]))
+        if image is None:
+            self.raw_image.clear()
+            self.raw_plot.getPlotItem().autoRange()
+        else:
+            h, w = image.shape[:2]
+            self.raw_image.setImage(image, autoLevels=False, levels=(0, 255))
+            self.raw_image.setRect(-0.5, -0.5, w, h)  # pixel centres on integer coordinates
+            lo, hi = np.nanmin(pts[mask], axis=0), np.nanmax(pts[mask], axis=0)
+            pad = 0.35 * float((hi - lo).max())
+            self.raw_plot.getPlotItem().getViewBox().setRange(
+                xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
         text = (f"{table.subject[row]} / {table.sequence[row]}: frame {table.frame[row]} "
                 f"({i + 1} of {len(self._rows)}), {int(mask.sum())} of 68 points")
+        if image is not None:
+            text += f" — over {self._frames.path.name}"
         try:
             from dfecs_app.core.geometry import standardize, standardized_mask
 
@@ -559,6 +614,26 @@ class DataPanel(QWidget):
             self.std_face.set_face(None)
             text += f" — cannot standardize: {err}"
         self.frame_label.setText(text)
+
+    def _video_frame(self, source: str, frame: int) -> np.ndarray | None:
+        """Frame ``frame`` of the video the track ``source`` came from (None: no video)."""
+        from dfecs_app.errors import DfecsError
+        from dfecs_app.io.tracking import VideoFrames, video_of_track
+
+        if source not in self._video_of:
+            self._video_of[source] = video_of_track(source)
+        video = self._video_of[source]
+        if video is None:
+            return None
+        if self._frames is None or self._frames.path != video:
+            if self._frames is not None:
+                self._frames.close()
+            try:
+                self._frames = VideoFrames(video)
+            except DfecsError:
+                self._frames, self._video_of[source] = None, None
+                return None
+        return self._frames.frame(frame)
 
     def _show_kpm_row(self, i: int) -> None:
         """The KPM row as arrows (×KPM_ARROW_SCALE) from the schematic standard face."""
@@ -622,6 +697,12 @@ class DataPanel(QWidget):
         for w in (self.add_files_button, self.add_dir_button, self.load_kpm_button,
                   self.compute_button, self.clear_button):
             w.setEnabled(not busy)
+        tracking = busy and self._worker is not None and self._worker.name == "tracking videos"
+        self.progress.setVisible(tracking)
+        self.cancel_button.setVisible(tracking)
+        if tracking:
+            self.progress.setValue(0)
+            self.progress.setFormat("starting the tracker — %p%")
 
     def _on_error(self, what: str, err: BaseException, tb: str = "") -> None:
         w = self._worker
@@ -629,6 +710,52 @@ class DataPanel(QWidget):
             tb = w.error_traceback
         self.message.emit(f"{what} failed: {err}")
         dialogs.exception(self, what, err, tb)
+
+
+def split_videos(paths: list[str]) -> tuple[list[str], list[str]]:
+    """(videos, other paths): video files given, and videos inside given folders (searched
+    recursively); a folder holding videos contributes its landmark files (outside
+    ``dfecs-tracks``) one by one, or nothing when it has none."""
+    from dfecs_app.io.readers import landmark_files
+    from dfecs_app.io.tracking import TRACKS_DIRNAME, VIDEO_SUFFIXES
+
+    videos: list[str] = []
+    others: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in VIDEO_SUFFIXES
+                           and f.is_file() and not any(part.startswith(".") for part in
+                                                       f.relative_to(p).parts))
+            if not found:
+                others.append(str(p))
+                continue
+            videos += found
+            others += [str(f) for f in landmark_files([p])
+                       if TRACKS_DIRNAME not in f.relative_to(p).parts]
+        elif p.suffix.lower() in VIDEO_SUFFIXES:
+            videos.append(str(p))
+        else:
+            others.append(str(p))
+    return videos, others
+
+
+def load_inputs(videos: list[str], others: list[str], fmt: str,
+                state: Any = None) -> tuple[LandmarkTable, list[str]]:
+    """Track ``videos`` (reusing complete tracks), then read their CSVs and ``others``.
+
+    Returns the table and the project's data paths (``others`` then the track CSVs).
+    """
+    from dfecs_app.io.readers import read_landmarks
+    from dfecs_app.io.tracking import track_videos
+
+    csvs = [str(c) for c in track_videos(videos, state)] if videos else []
+    tables = []
+    if others:
+        tables.append(read_landmarks(others, format=fmt, progress=state))
+    if csvs:
+        tables.append(read_landmarks(csvs, format="auto", progress=state))
+    table = tables[0] if len(tables) == 1 else LandmarkTable.concat(tables)
+    return table, others + csvs
 
 
 def compute_project_kpms(table: LandmarkTable, rule: str,

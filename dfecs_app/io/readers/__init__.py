@@ -40,7 +40,7 @@ file is an InputError naming it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +72,7 @@ __all__ = [
     "LANDMARK_SUFFIXES",
     "ReadResult",
     "detect_format",
+    "landmark_files",
     "read_landmark_files",
     "read_landmarks",
 ]
@@ -217,6 +218,13 @@ def _expand(paths: Iterable) -> list[tuple[Path, Path | None] | InputError]:
     return out
 
 
+def landmark_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """The files :func:`read_landmark_files` would read from ``paths`` (bad inputs left out)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return [it[0] for it in _expand(paths) if not isinstance(it, InputError)]
+
+
 def read_landmark_files(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     format: str = "auto",
@@ -224,6 +232,7 @@ def read_landmark_files(
     *,
     errors: str = "collect",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    map_files: Callable[[Callable, list], list] | None = None,
 ) -> ReadResult:
     """Read landmark files, folders or trees into one table, collecting per-file errors.
 
@@ -239,6 +248,10 @@ def read_landmark_files(
         'raise' stops at the first bad input; 'collect' keeps going.
     min_confidence : float
         OpenFace frames tracked with a lower ``confidence`` are dropped (reported).
+    map_files : callable, optional
+        ``map_files(func, items) -> list`` in item order, e.g. a process pool's ordered map
+        (:func:`dfecs_app.io.batch.map_ordered`): parses the files in parallel; the result is
+        the same as without it.
 
     Returns
     -------
@@ -254,6 +267,7 @@ def read_landmark_files(
     state = ensure_state(progress)
     result = ReadResult(table=None)
     items = _expand(paths)
+    premapped = _premap(map_files, items, format, min_confidence)
     parsed: list[tuple[Path, Parsed]] = []
     n_landmark: dict[Path, int] = {}
     for i, item in enumerate(items):
@@ -265,7 +279,8 @@ def read_landmark_files(
         path, folder = item
         state.report("read", i / len(items), path.name)
         try:
-            _, data = _read_file(path, format, min_confidence)
+            _, data = (_unwrap(premapped[i]) if premapped is not None
+                       else _read_file(path, format, min_confidence))
         except NotLandmarkData as err:
             if folder is None:
                 if errors == "raise":
@@ -308,6 +323,41 @@ def read_landmark_files(
                 + ", ".join(str(p) for p in result.skipped[:5])
                 + (", ..." if len(result.skipped) > 5 else ""))
     return result
+
+
+def read_file_task(job: tuple[Path, str, float]) -> tuple:
+    """Parse one file (for :func:`read_landmark_files`'s ``map_files``; picklable, top level).
+
+    Returns ``("ok", fmt, Parsed)``, or the error as plain values (an exception's own pickle
+    would lose its path, line and field): ``("input", not_landmark_data, message, path, line,
+    field)`` or ``("os", strerror)``.
+    """
+    path, fmt, min_confidence = job
+    try:
+        return ("ok", *_read_file(path, fmt, min_confidence))
+    except InputError as err:
+        return ("input", isinstance(err, NotLandmarkData), err.message, err.path, err.line,
+                err.field)
+    except OSError as err:
+        return ("os", err.strerror or str(err))
+
+
+def _premap(map_files, items, fmt: str, min_confidence: float) -> list | None:
+    if map_files is None:
+        return None
+    jobs = [(it[0], fmt, min_confidence) for it in items if not isinstance(it, InputError)]
+    done = iter(map_files(read_file_task, jobs))
+    return [None if isinstance(it, InputError) else next(done) for it in items]
+
+
+def _unwrap(outcome: tuple) -> tuple[str, Parsed]:
+    """``read_file_task``'s outcome back into a result or the raised error."""
+    if outcome[0] == "ok":
+        return outcome[1], outcome[2]
+    if outcome[0] == "input":
+        cls = NotLandmarkData if outcome[1] else InputError
+        raise cls(*outcome[2:])
+    raise OSError(outcome[1])
 
 
 def _assemble(parsed: list[tuple[Path, Parsed]], result: ReadResult, errors: str) -> LandmarkTable:
@@ -388,6 +438,7 @@ def read_landmarks(
     *,
     errors: str = "raise",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    map_files: Callable[[Callable, list], list] | None = None,
 ) -> LandmarkTable:
     """Read landmark files, folders or trees into one :class:`LandmarkTable`.
 
@@ -406,7 +457,7 @@ def read_landmarks(
         The first bad input ('raise'), or when no file could be read at all ('collect').
     """
     result = read_landmark_files(paths, format, progress, errors=errors,
-                                 min_confidence=min_confidence)
+                                 min_confidence=min_confidence, map_files=map_files)
     if result.table is None:
         if result.errors:
             first = result.errors[0]
