@@ -43,6 +43,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -51,15 +52,14 @@ import numpy as np
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS
 from dfecs_app.core.progress import TaskState, ensure_state
 from dfecs_app.core.projection import project_au
+from dfecs_app.core.warp_field import WarpPlan, plan_warp
 from dfecs_app.errors import InputError, MissingResourceError
 
-__all__ = ["load_pychubby", "morph_au", "morph_region", "morph_aus", "MorphCache"]
+__all__ = ["load_pychubby", "morph_au", "morph_au_result", "MorphResult", "morph_region", "morph_aus",
+           "MorphCache"]
 
 _IMPORT_LOCK = threading.Lock()
 _PYCHUBBY: dict[str, ModuleType] = {}
-
-#: Fixed points per side of the warped region's border.
-_BORDER_POINTS_PER_SIDE = 8
 
 
 def _import_pychubby_modules() -> dict[str, ModuleType]:
@@ -121,17 +121,23 @@ def _check_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if points.shape != (N_POINTS, 2):
         raise InputError(f"the neutral face needs all {N_POINTS} landmarks as a ({N_POINTS}, 2) "
                          f"array, got {points.shape}", field="landmarks")
-    if not np.isfinite(points).all():
-        raise InputError("the neutral face needs all 68 landmarks to be morphed; some are missing",
-                         field="landmarks")
+    bad = np.flatnonzero(~np.isfinite(points).all(axis=1))
+    if len(bad):
+        raise InputError("the neutral face needs all 68 landmarks to be morphed; missing: "
+                         + _names(bad), field="landmarks")
     h, w = shape
-    if (points[:, 0] < 0).any() or (points[:, 0] > w - 1).any() or (points[:, 1] < 0).any() or (points[:, 1] > h - 1).any():
-        raise InputError(f"some landmarks lie outside the {w}x{h} image: wrong landmarks file?",
-                         field="landmarks")
-    if len(np.unique(points, axis=0)) != N_POINTS:
-        raise InputError("two neutral landmarks lie on the same pixel; move one of them",
-                         field="landmarks")
+    out = np.flatnonzero((points[:, 0] < 0) | (points[:, 0] > w - 1) | (points[:, 1] < 0)
+                         | (points[:, 1] > h - 1))
+    if len(out):
+        raise InputError(f"landmarks {_names(out)} lie outside the {w}x{h} image: wrong "
+                         "landmarks file?", field="landmarks")
     return points
+
+
+def _names(indices: np.ndarray) -> str:
+    idx = [int(i) for i in indices]
+    shown = ", ".join(str(i) for i in idx[:8])
+    return shown + (f" and {len(idx) - 8} more" if len(idx) > 8 else "")
 
 
 def morph_region(points: np.ndarray, shape: tuple[int, int], margin: float | None = 0.5) -> tuple[int, int, int, int]:
@@ -160,17 +166,135 @@ def morph_region(points: np.ndarray, shape: tuple[int, int], margin: float | Non
     return x0, y0, x1, y1
 
 
-def _border_points(width: int, height: int) -> np.ndarray:
-    """Fixed points along the border of a ``width x height`` region (corners excluded:
-    pychubby anchors those itself)."""
-    n = _BORDER_POINTS_PER_SIDE
-    xs = np.linspace(0, width - 1, n + 1)[1:-1]
-    ys = np.linspace(0, height - 1, n + 1)[1:-1]
-    top = np.column_stack([xs, np.zeros_like(xs)])
-    bottom = np.column_stack([xs, np.full_like(xs, height - 1)])
-    left = np.column_stack([np.zeros_like(ys), ys])
-    right = np.column_stack([np.full_like(ys, width - 1), ys])
-    return np.vstack([top, bottom, left, right])
+@dataclass
+class MorphResult:
+    """One projected AU image and what its warp did.
+
+    Attributes
+    ----------
+    image : ndarray of uint8, same shape as the neutral image
+    intensity : float
+        The intensity asked for (multiplier of the AU vector).
+    applied : float
+        The intensity applied (``intensity × plan.fraction``; lower when capped).
+    targets : ndarray, shape (68, 2)
+        Where the keypoints went (image pixels).
+    plan : WarpPlan or None
+        None when nothing moved.
+    """
+
+    image: np.ndarray
+    intensity: float
+    applied: float
+    targets: np.ndarray
+    plan: WarpPlan | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.plan is not None and self.plan.capped
+
+    def notes(self) -> list[str]:
+        return [] if self.plan is None else self.plan.notes()
+
+
+def morph_au_result(
+    image: np.ndarray,
+    neutral_points: np.ndarray,
+    au: np.ndarray,
+    intensity: float = 1.0,
+    *,
+    margin: float | None = 0.5,
+    order: int = 1,
+) -> MorphResult:
+    """The projected AU image with what its warp did (see :func:`morph_au`)."""
+    image = _check_image(image)
+    au = np.asarray(au, dtype=np.float64)
+    if au.shape != (N_FEATURES,):
+        raise InputError(f"an AU must be a vector of {N_FEATURES} numbers, got shape {au.shape}",
+                         field="au")
+    points = _check_points(neutral_points, image.shape[:2])
+    try:
+        new_points = project_au(points, au, intensity)
+    except ValueError as err:
+        raise InputError(f"cannot map the AU onto this face: {err}", field="landmarks") from err
+    if np.abs(new_points - points).max() < 1e-6:
+        return MorphResult(image.copy(), float(intensity), float(intensity), points.copy())
+    modules = load_pychubby()
+    x0, y0, x1, y1 = morph_region(np.vstack([points, new_points]), image.shape[:2], margin)
+    region = image[y0:y1, x0:x1]
+    offset = np.array([x0, y0], dtype=np.float64)
+    plan = plan_warp(points - offset, new_points - points, x1 - x0, y1 - y0)
+    dx, dy = plan.field_xy
+    plan.field_xy = None
+    # pychubby's displacement field (backward: output pixel p samples p + delta(p)) and warp
+    field = modules["base"].DisplacementField(dx, dy)
+    if not field.is_valid:
+        raise InputError("the landmark moves could not be interpolated (non-finite field)",
+                         field="au")
+    warped = field.warp(np.ascontiguousarray(region), order=order).reshape(region.shape)
+    shade_mouth_opening(warped, region, points - offset, plan.targets)
+    out = image.copy()
+    out[y0:y1, x0:x1] = warped
+    return MorphResult(out, float(intensity), float(intensity) * plan.fraction,
+                       plan.targets + offset, plan)
+
+
+#: Inner-lip contour, in order (mouth corners 60 and 64).
+_INNER_LIPS = (60, 61, 62, 63, 64, 65, 66, 67)
+#: A neutral mouth whose inner lips are this far apart (pixels) or more is already open.
+_OPEN_MOUTH = 3.0
+
+
+def _mouth_gap(points: np.ndarray) -> float:
+    """Largest opening between the inner lips (61/67, 62/66, 63/65), pixels."""
+    return float(max(np.linalg.norm(points[a] - points[b]) for a, b in ((61, 67), (62, 66), (63, 65))))
+
+
+def shade_mouth_opening(warped: np.ndarray, neutral_image: np.ndarray, neutral: np.ndarray,
+                        targets: np.ndarray) -> None:
+    """Darken the inside of a mouth that the AU opens from closed lips (in place).
+
+    A closed-mouth neutral image has no mouth interior: the warp can only stretch the thin
+    line where the lips meet. When the neutral inner lips are closer than ``_OPEN_MOUTH`` px
+    and the AU parts them, the new inner-lip polygon (60-67) is filled with the darkest colour
+    found along the neutral lip line (halved), anti-aliased, faded in over the first 2 px of
+    opening. Already open neutral mouths are left to the warp.
+
+    Parameters
+    ----------
+    warped : ndarray of uint8, shape (h, w[, c])
+        The warped region (modified).
+    neutral_image : ndarray of uint8, same shape
+        The region before warping.
+    neutral, targets : ndarray, shape (68, 2)
+        Neutral and projected keypoints in region pixels.
+    """
+    opened = _mouth_gap(targets) - _mouth_gap(neutral)
+    if _mouth_gap(neutral) >= _OPEN_MOUTH or opened <= 0.5:
+        return
+    import cv2
+
+    h, w = warped.shape[:2]
+    line = np.vstack([np.linspace(neutral[a], neutral[b], 8) for a, b in
+                      ((60, 61), (61, 62), (62, 63), (63, 64))])
+    xs = np.clip(np.rint(line[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.rint(line[:, 1]).astype(int), 0, h - 1)
+    samples = neutral_image[ys, xs].reshape(len(line), -1).astype(np.float64)
+    darkest = samples[np.argsort(samples[:, :3].mean(axis=1))[: max(1, len(line) // 10)]]
+    colour = 0.5 * darkest.mean(axis=0)
+    mask = np.zeros((h, w), dtype=np.uint8)
+    poly = np.rint(targets[list(_INNER_LIPS)] * 16).astype(np.int32)
+    cv2.fillPoly(mask, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    alpha = (mask.astype(np.float32) / 255.0) * min(1.0, (opened - 0.5) / 2.0)
+    if not alpha.any():
+        return
+    if warped.ndim == 3:
+        alpha = alpha[:, :, None]
+        colour = colour.reshape(1, 1, -1)
+    blended = warped.astype(np.float32) * (1 - alpha) + colour.astype(np.float32) * alpha
+    if warped.ndim == 3 and warped.shape[2] == 4:
+        blended[..., 3] = warped[..., 3]
+    warped[...] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
 def morph_au(
@@ -184,6 +308,11 @@ def morph_au(
 ) -> np.ndarray:
     """The projected AU image: ``image`` morphed so its landmarks move by the AU (SI 7.1).
 
+    Coincident or nearly coincident neutral landmarks (closed lips, closed eyes) are fine:
+    they share one control point while they move together and part when the AU opens them
+    (:mod:`dfecs_app.core.warp_field`). Inner lips and eyelids never cross, and an intensity
+    that would fold the image is capped (:func:`morph_au_result` says by how much).
+
     Parameters
     ----------
     image : ndarray of uint8, shape (H, W, 3) (also (H, W) or (H, W, 4))
@@ -193,10 +322,10 @@ def morph_au(
     au : ndarray, shape (136,)
         The AU as a KPM vector ``[x0..x67, y0..y67]`` in standardized units.
     intensity : float
-        Multiplier of the AU (0 gives the neutral image back).
+        Multiplier of the AU vector (0 gives the neutral image back).
     margin : float or None
         Warp only the face region grown by this many face sizes on each side (see the module
-        docstring); ``None`` warps the whole image as pychubby does.
+        docstring); ``None`` warps the whole image.
     order : {0, 1, 2}
         Interpolation order of the warp (pychubby's: nearest, linear, cubic).
 
@@ -208,44 +337,11 @@ def morph_au(
     Raises
     ------
     InputError
-        Bad image or landmarks (named), or an intensity so large that projected keypoints
-        coincide.
+        Bad image or landmarks (the landmarks are named).
     MissingResourceError
         pychubby is not installed.
     """
-    image = _check_image(image)
-    au = np.asarray(au, dtype=np.float64)
-    if au.shape != (N_FEATURES,):
-        raise InputError(f"an AU must be a vector of {N_FEATURES} numbers, got shape {au.shape}",
-                         field="au")
-    points = _check_points(neutral_points, image.shape[:2])
-    new_points = project_au(points, au, intensity)
-    if np.abs(new_points - points).max() < 1e-6:
-        return image.copy()
-    if len(np.unique(np.round(new_points, 6), axis=0)) != N_POINTS:
-        raise InputError(f"at intensity {intensity:g} some projected keypoints coincide; lower the "
-                         "intensity", field="intensity")
-
-    modules = load_pychubby()
-    x0, y0, x1, y1 = morph_region(np.vstack([points, new_points]), image.shape[:2], margin)
-    region = image[y0:y1, x0:x1]
-    offset = np.array([x0, y0], dtype=np.float64)
-    face = modules["detect"].LandmarkFace(points - offset, region)  # validates 68 distinct points
-    old = face.points
-    new = new_points - offset
-    if margin is not None:
-        fixed = _border_points(x1 - x0, y1 - y0)
-        old = np.vstack([old, fixed])
-        new = np.vstack([new, fixed])
-    field = modules["base"].DisplacementField.generate(face.img_shape, old, new, anchor_corners=True,
-                                                       function="linear")
-    if not field.is_valid:
-        raise InputError("pychubby could not interpolate these landmark moves (non-finite field)",
-                         field="au")
-    warped = field.warp(np.ascontiguousarray(face.img), order=order)
-    out = image.copy()
-    out[y0:y1, x0:x1] = warped.reshape(region.shape)
-    return out
+    return morph_au_result(image, neutral_points, au, intensity, margin=margin, order=order).image
 
 
 def morph_aus(
