@@ -253,7 +253,7 @@ class WarpPlan:
             out.append(f"capped at {100 * self.fraction:.0f} % of the requested motion: more "
                        "would fold the image")
         if self.stopped:
-            pairs = ", ".join(f"{u}/{l}" for u, l in self.stopped)
+            pairs = ", ".join(f"{up}/{lo}" for up, lo in self.stopped)
             out.append(f"keypoints {pairs} stopped where they meet (they would cross)")
         return out
 

@@ -61,7 +61,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
     au_images : dict of int -> ndarray, optional
         Projected AU images already rendered (component -> (H, W, 3) uint8), used as they are.
     scales : ndarray, shape (q,), optional
-        Display intensity per AU (default :func:`~dfecs_app.io.rating_export.display_scale`).
+        Display multiplier per AU (default :func:`~dfecs_app.io.rating_export.au_scales`).
 
     Returns
     -------
@@ -69,7 +69,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         The pack folder.
     """
     from dfecs_app.io.images import write_image
-    from dfecs_app.io.rating_export import display_scale, render_arrow_png, render_au_image
+    from dfecs_app.io.rating_export import au_scales, render_arrow_png, render_au_image
 
     rater = session._rater(rater)
     if model.content_hash() != session.model_hash:
@@ -88,7 +88,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
     pts = np.asarray(neutral_points, dtype=float)
     if pts.shape != (N_POINTS, 2):
         raise InputError(f"neutral points must be (68, 2), got {pts.shape}", folder)
-    scl = (display_scale(model.components, pts) if scales is None
+    scl = (au_scales(model) if scales is None
            else np.broadcast_to(np.asarray(scales, dtype=float), (model.n_components,)))
     images_dir = folder / "images"
     images_dir.mkdir(parents=True, exist_ok=True)

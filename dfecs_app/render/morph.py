@@ -2,14 +2,19 @@
 
 Route
 -----
-The neutral face becomes a :class:`pychubby.detect.LandmarkFace` built from its known
-landmarks (no detection, no model download). The projected AU keypoints come from
-:func:`dfecs_app.core.projection.project_au` (the one place where AU displacements are mapped
-into the image). pychubby's :meth:`DisplacementField.generate` interpolates the old -> new
-landmark displacements over the image (linear radial basis functions, image corners fixed) and
-:meth:`DisplacementField.warp` (``cv2.remap``) resamples the image — exactly what pychubby's
-own actions do in ``Action.pts2inst``, without the reference-space machinery that makes
-scikit-image 0.26 warn.
+The projected AU keypoints come from :func:`dfecs_app.core.projection.project_au` (the one
+place where AU displacements are mapped into the image). The warp is pychubby's: the backward
+displacement field of :meth:`pychubby.base.DisplacementField.generate` (linear radial basis
+functions of the old -> new landmark moves, placed at the new positions, region border fixed)
+and :meth:`DisplacementField.warp` (``cv2.remap``). The field is computed by
+:func:`dfecs_app.core.warp_field.plan_warp` — the same interpolant (a test checks it against
+pychubby's ``generate``), evaluated in float32 blocks (pychubby's evaluation takes seconds and
+gigabytes on a large face) — around control points that make every real neutral face work:
+coincident landmarks (closed lips and eyes) merged while they move together and parted when
+the AU opens them, inner lips and eyelids that never cross, and an intensity cap where the
+warp would fold (``det(I + ∇δ) < J_MIN``). When an AU opens a closed mouth, the new opening is
+shaded with the darkest colour of the lip line (:func:`shade_mouth_opening`): a closed-mouth
+photograph has no mouth interior to stretch.
 
 Region
 ------
@@ -18,7 +23,7 @@ background by a fraction of a pixel too and, for large images, the RBF evaluatio
 ``H * W * 72 * 8`` bytes (1.2 GB for 1080p). By default the warp is therefore restricted to
 the face region — the landmarks' bounding box grown by ``margin`` face sizes on each side —
 with a ring of fixed points on that region's border, so everything outside it is untouched
-and there is no seam. ``margin=None`` warps the whole image exactly as pychubby does.
+and there is no seam. ``margin=None`` warps the whole image (its border held fixed).
 
 pychubby and your home folder
 -----------------------------
@@ -39,11 +44,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -53,10 +60,11 @@ from dfecs_app.core.landmarks import N_FEATURES, N_POINTS
 from dfecs_app.core.progress import TaskState, ensure_state
 from dfecs_app.core.projection import project_au
 from dfecs_app.core.warp_field import WarpPlan, plan_warp
-from dfecs_app.errors import InputError, MissingResourceError
+from dfecs_app.errors import DfecsError, InputError, MissingResourceError
 
 __all__ = ["load_pychubby", "morph_au", "morph_au_result", "MorphResult", "morph_region", "morph_aus",
-           "MorphCache"]
+           "MorphCache", "au_file_stem", "try_morph",
+           "write_projected_set"]
 
 _IMPORT_LOCK = threading.Lock()
 _PYCHUBBY: dict[str, ModuleType] = {}
@@ -416,7 +424,7 @@ class MorphCache:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self.max_items = int(max_items)
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple, MorphResult] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -439,6 +447,11 @@ class MorphCache:
 
         Same parameters as :func:`morph_au`.
         """
+        return self.get_result(image, neutral_points, au, intensity, **kwargs).image
+
+    def get_result(self, image: np.ndarray, neutral_points: np.ndarray, au: np.ndarray,
+                   intensity: float = 1.0, **kwargs: Any) -> MorphResult:
+        """:func:`morph_au_result` through the cache (the image is read-only)."""
         key = self.key(image, neutral_points, au, intensity, **kwargs)
         with self._lock:
             found = self._items.get(key)
@@ -447,8 +460,8 @@ class MorphCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        result = morph_au(image, neutral_points, au, intensity, **kwargs)
-        result.setflags(write=False)
+        result = morph_au_result(image, neutral_points, au, intensity, **kwargs)
+        result.image.setflags(write=False)
         with self._lock:
             self._items[key] = result
             self._items.move_to_end(key)
@@ -469,3 +482,58 @@ class MorphCache:
         with self._lock:
             self._items.clear()
 
+
+
+def au_file_stem(name: str, index: int) -> str:
+    """A file-name stem for an AU: ``"AU 12 (lip corner)"`` -> ``"01_AU_12_lip_corner"``.
+
+    The 1-based index comes first so names that sanitise alike stay distinct and files sort
+    in the model's order.
+    """
+    clean = re.sub(r"[^0-9A-Za-z+-]+", "_", str(name).replace("−", "-")).strip("_")
+    return f"{index + 1:02d}_{clean[:60] or 'AU'}"
+
+
+def try_morph(image: np.ndarray, neutral_points: np.ndarray, au: np.ndarray, scale: float,
+              cache: MorphCache | None = None) -> tuple[MorphResult | None, str | None]:
+    """One projected AU image, or the reason it cannot be made: ``(result, None)`` or
+    ``(None, reason)``. What the GUI's panels and ``dfecs morph`` call for every AU."""
+    try:
+        if cache is not None:
+            return cache.get_result(image, neutral_points, au, float(scale)), None
+        return morph_au_result(image, neutral_points, au, float(scale)), None
+    except DfecsError as err:
+        return None, str(err)
+
+
+def write_projected_set(folder: str | os.PathLike, images: dict[int, np.ndarray],
+                        names: list[str], description: dict[str, Any],
+                        formats: tuple[str, ...] = (".png",)) -> list[Path]:
+    """Write projected AU images (one file per AU and format, named by :func:`au_file_stem`)
+    and ``projected_aus.json`` (``description``: intensity, unit, per-AU multipliers, notes).
+
+    What ``dfecs morph`` and the Projected panel's *Export all* write. Files are written
+    atomically; the JSON comes last and lists the image files.
+    """
+    import json
+
+    from dfecs_app.io.atomic import write_text_atomic
+    from dfecs_app.render.figures import save_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    files: dict[str, list[str]] = {}
+    for comp in sorted(images):
+        stem = au_file_stem(names[comp], comp)
+        for suffix in formats:
+            p = save_image(folder / f"{stem}{suffix}", images[comp])
+            written.append(p)
+            files.setdefault(str(comp), []).append(p.name)
+    desc = dict(description)
+    for entry_index, entry in enumerate(desc.get("aus", [])):
+        entry["files"] = files.get(str(entry_index), [])
+    path = folder / "projected_aus.json"
+    write_text_atomic(path, json.dumps(desc, indent=2) + "\n")
+    written.append(path)
+    return written

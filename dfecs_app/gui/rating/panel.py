@@ -39,7 +39,7 @@ from dfecs_app.gui.rating.images import AUImageRenderer
 from dfecs_app.gui.rating.results import ResultsWidget
 from dfecs_app.gui.rating.screen import RatingMaterial, RatingScreen
 from dfecs_app.gui.rating.setup import SessionSetupWidget
-from dfecs_app.io.rating_export import display_scale
+from dfecs_app.io.rating_export import au_scales
 from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
 from dfecs_app.io.rating_session import ModelChangedWarning, RatingSession
 
@@ -73,6 +73,7 @@ class RatingPanel(QWidget):
         self.renderer = AUImageRenderer(self)
         self.renderer.imageReady.connect(self._on_image)
         self.renderer.failed.connect(lambda m: self._status(f"AU images: {m}", error=True))
+        self.renderer.imageFailed.connect(self.screen.set_au_image)
         self.setup.startRequested.connect(self._on_start)
         self.setup.openRequested.connect(self._on_open_dialog)
         self.setup.rateRequested.connect(self.rate_as)
@@ -99,8 +100,7 @@ class RatingPanel(QWidget):
         self.au_images = {}
         self.material = None
         if model is not None:
-            scales = (display_scale(model.components, self.neutral_points)
-                      if self.neutral_points is not None else np.ones(model.n_components))
+            scales = au_scales(model)  # the unit the AUs and Projected panels use
             self.material = RatingMaterial(list(model.names), self.neutral_points,
                                            model.components, scales)
             if self.neutral_image is not None and self.neutral_points is not None:

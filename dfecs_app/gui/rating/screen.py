@@ -231,8 +231,9 @@ class RatingScreen(QWidget):
         if component in self._order:
             self.go_to(self._order.index(component))
 
-    def set_au_image(self, component: int, image: QImage | Path | np.ndarray) -> None:
-        """Provide (or replace) the projected AU image of ``component``."""
+    def set_au_image(self, component: int, image: QImage | Path | np.ndarray | str) -> None:
+        """Provide (or replace) the projected AU image of ``component`` (a ``str``: the
+        reason it cannot be made, shown in its place)."""
         if self.material is None:
             return
         if isinstance(image, np.ndarray):
@@ -403,6 +404,10 @@ class RatingScreen(QWidget):
             self.image_label.setText("projected AU image\nrendering…" if self.material
                                      and self.material.neutral_points is not None
                                      else "no projected AU image")
+            return
+        if isinstance(img, str):  # why there is no image
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setText(f"no projected AU image:\n{img}")
             return
         pix = QPixmap(str(img)) if isinstance(img, Path) else QPixmap.fromImage(img)
         size = self.image_label.size()
