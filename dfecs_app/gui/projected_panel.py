@@ -198,19 +198,14 @@ class ProjectedPanel(QWidget):
 
     def describe(self) -> dict[str, Any]:
         """What the images show: intensity, its unit and the multiplier of each AU (exports)."""
-        unit = self.unit
-        out: dict[str, Any] = {"intensity": self.intensity}
-        if unit is not None:
-            out.update(unit.to_json())
-            model = self.document.model
-            out["aus"] = [
-                {"name": model.names[c], "scale": float(unit.p95[c] * self.intensity),
-                 "applied_intensity": (float(self.results[c].applied / unit.p95[c])
-                                       if c in self.results else None),
-                 "notes": self.results[c].notes() if c in self.results else [],
-                 "error": self.failures.get(c)}
-                for c in range(model.n_components)]
-        return out
+        from dfecs_app.render.morph import describe_projected
+
+        model = self.document.model
+        if model is None:
+            return {"intensity": self.intensity}
+        return describe_projected(list(model.names), self.scales(), self.results, self.failures,
+                                  intensity=self.intensity, unit=self.unit,
+                                  arrow_scale=float(settings.get("au/arrow_scale")))
 
     def _ready(self) -> bool:
         doc = self.document

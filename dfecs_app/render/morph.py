@@ -64,7 +64,7 @@ from dfecs_app.errors import DfecsError, InputError, MissingResourceError
 
 __all__ = ["load_pychubby", "morph_au", "morph_au_result", "MorphResult", "morph_region", "morph_aus",
            "MorphCache", "au_file_stem", "try_morph",
-           "write_projected_set"]
+           "write_projected_set", "describe_projected", "check_morph_input"]
 
 _IMPORT_LOCK = threading.Lock()
 _PYCHUBBY: dict[str, ModuleType] = {}
@@ -122,6 +122,18 @@ def _check_image(image: np.ndarray) -> np.ndarray:
         raise InputError(f"the neutral image must be a uint8 (H, W) or (H, W, 3|4) array, got "
                          f"{image.dtype} {image.shape}", field="image")
     return np.ascontiguousarray(image)
+
+
+def check_morph_input(image: np.ndarray, neutral_points: np.ndarray) -> np.ndarray:
+    """Check a neutral face for morphing; returns its landmarks as float64 ``(68, 2)``.
+
+    Raises
+    ------
+    InputError
+        Not a uint8 image, not 68 landmarks, some missing or outside the image (named).
+    """
+    image = _check_image(image)
+    return _check_points(neutral_points, image.shape[:2])
 
 
 def _check_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -537,3 +549,54 @@ def write_projected_set(folder: str | os.PathLike, images: dict[int, np.ndarray]
     write_text_atomic(path, json.dumps(desc, indent=2) + "\n")
     written.append(path)
     return written
+
+
+def describe_projected(names: list[str], scales: np.ndarray, results: dict[int, MorphResult],
+                       failures: dict[int, str], *, intensity: float | None,
+                       unit: Any = None, max_move: float | None = None,
+                       arrow_scale: float | None = None) -> dict[str, Any]:
+    """The JSON description of a set of projected AU images (what exports write).
+
+    Parameters
+    ----------
+    names : list of str
+        AU names, in model order.
+    scales : ndarray, shape (q,)
+        Multiplier of each AU vector asked for.
+    results, failures : dict
+        Per component: its :class:`MorphResult`, or the reason it could not be made.
+    intensity : float or None
+        The shared intensity (unit of :mod:`dfecs_app.core.intensity`); None with ``max_move``.
+    unit : IntensityUnit, optional
+    max_move : float, optional
+        Each AU scaled so its largest keypoint move is this fraction of the face width.
+    arrow_scale : float, optional
+        Arrow length multiplier of the matching arrow plots.
+    """
+    out: dict[str, Any] = {"intensity": intensity}
+    if max_move is not None:
+        out["max_move"] = float(max_move)
+        out["max_move_definition"] = ("each AU scaled so that its largest keypoint move is "
+                                      "max_move x the face width (horizontal extent of the 68 "
+                                      "neutral landmarks)")
+    if arrow_scale is not None:
+        out["arrow_scale"] = float(arrow_scale)
+    if unit is not None:
+        out.update(unit.to_json())
+    aus = []
+    for c, name in enumerate(names):
+        entry: dict[str, Any] = {"index": c, "name": name, "scale": float(scales[c])}
+        if unit is not None and unit.p95[c] > 0:
+            entry["intensity"] = float(scales[c] / unit.p95[c])
+        r = results.get(c)
+        if r is not None:
+            entry["applied_scale"] = float(r.applied)
+            if unit is not None and unit.p95[c] > 0:
+                entry["applied_intensity"] = float(r.applied / unit.p95[c])
+            entry["capped"] = bool(r.capped)
+            entry["notes"] = r.notes()
+        if c in failures:
+            entry["error"] = failures[c]
+        aus.append(entry)
+    out["aus"] = aus
+    return out
