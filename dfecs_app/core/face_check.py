@@ -21,7 +21,7 @@ __all__ = ["MAX_DISPARITY", "shape_disparity", "check_neutral_face"]
 #: Procrustes disparity to the schematic face above which a shape is flagged.
 MAX_DISPARITY = 0.2
 #: A face narrower than this fraction of the image's smaller side is flagged.
-MIN_FACE_FRACTION = 0.03
+MIN_FACE_FRACTION = 0.02
 
 
 def shape_disparity(points: np.ndarray) -> float:

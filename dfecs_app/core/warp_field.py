@@ -41,7 +41,7 @@ from dfecs_app.core.landmarks import N_POINTS, OPPOSING_PAIRS
 
 __all__ = [
     "J_MIN", "WarpPlan", "control_points", "uncross", "border_points", "rbf_weights",
-    "rbf_field", "min_jacobian", "plan_warp",
+    "rbf_field", "min_jacobian", "plan_warp", "motion_recovered",
 ]
 
 #: Smallest Jacobian determinant of the backward map allowed anywhere in the warped region.
@@ -328,3 +328,25 @@ def _plan(neutral: np.ndarray, displacement: np.ndarray, width: int, height: int
     return WarpPlan(targets=moved, src=src, dst=dst, fraction=fraction, capped=capped,
                     min_jacobian=jmin, stopped=stopped,
                     merged=[tuple(g) for g in groups if len(g) > 1], field_xy=fxy)
+
+
+def motion_recovered(requested: np.ndarray, found: np.ndarray, min_move: float = 1.0,
+                     min_fraction: float = 0.1) -> float:
+    """Fraction of a requested keypoint motion that a detector finds again.
+
+    ``Σ found_i · requested_i / Σ |requested_i|²`` over the keypoints that move (by at least
+    ``max(min_move, min_fraction × the largest move)`` pixels): 1 when the found motion equals
+    the request, 0 when nothing (or only perpendicular motion) is found.
+
+    Parameters
+    ----------
+    requested, found : ndarray, shape (68, 2)
+        Keypoint motions (pixels).
+    """
+    requested = np.asarray(requested, dtype=np.float64)
+    found = np.asarray(found, dtype=np.float64)
+    size = np.linalg.norm(requested, axis=1)
+    moving = size >= max(min_move, min_fraction * float(size.max(initial=0.0)))
+    if not moving.any():
+        return float("nan")
+    return float((found[moving] * requested[moving]).sum() / (requested[moving] ** 2).sum())
