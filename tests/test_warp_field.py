@@ -13,6 +13,7 @@ from dfecs_app.core.projection import au_displacements, face_width, max_move_int
 from dfecs_app.core.synthetic import make_kpm_dataset
 from dfecs_app.core.warp_field import (
     J_MIN,
+    SPLIT,
     border_points,
     control_points,
     min_jacobian,
@@ -72,15 +73,11 @@ def test_closed_mouth_morphs_each_keypoint_where_the_au_says(closed_face) -> Non
     requested = points + au_displacements(points, OPEN, 1.0)
     assert not result.capped and not result.plan.stopped
     np.testing.assert_allclose(result.targets, requested, atol=1e-9)
-    # the image really moves there: a backward field that maps each target onto its source
-    h, w = image.shape[:2]
-    x0, y0 = np.floor(np.vstack([points, requested]).min(axis=0) - 100).clip(0).astype(int)
     assert result.plan.min_jacobian >= J_MIN  # one-to-one over the warped region
     # the opened mouth is dark inside (shaded interior), the rest of the image is unchanged
     mouth = np.round((requested[62] + requested[66]) / 2).astype(int)
     assert image[mouth[1], mouth[0]].mean() - result.image[mouth[1], mouth[0]].mean() > 40
     assert np.array_equal(result.image[:20, :20], image[:20, :20])
-    assert (x0, y0) != (w, h)
 
 
 def test_coincident_points_moving_together_share_a_control_point() -> None:
@@ -96,7 +93,7 @@ def test_coincident_points_moving_together_share_a_control_point() -> None:
     assert len(groups2) == 4
     np.testing.assert_allclose(dst2, new2)
     gap = src2[1] - src2[0]
-    assert 0 < np.linalg.norm(gap) <= 2.0 + 1e-9 and gap[1] > 0  # parted in the same direction
+    assert 0 < np.linalg.norm(gap) <= 2 * SPLIT + 1e-9 and gap[1] > 0  # parted the same way
 
 
 def test_lips_never_cross(closed_face) -> None:  # noqa: ANN001
@@ -125,14 +122,13 @@ def test_folding_intensity_is_capped_and_said(closed_face) -> None:  # noqa: ANN
     assert result.plan.min_jacobian >= J_MIN
     assert "fold" in result.notes()[0]
     # the uncapped field of the same request has a negative Jacobian somewhere
-    x0, y0 = 0, 0
     w, h = 640, 360
     fixed = border_points(w, h)
     new = points + au_displacements(points, swap, 1.0)
     src, dst, _ = control_points(points, new)
     weights = rbf_weights(np.vstack([dst, fixed]), np.vstack([src - dst, np.zeros_like(fixed)]))
     dx, dy = rbf_field(np.vstack([dst, fixed]), weights, w, h, step=2)
-    assert min_jacobian(dx, dy, 2) < 0 and (x0, y0) == (0, 0)
+    assert min_jacobian(dx, dy, 2) < 0
 
 
 def test_plan_without_motion_is_identity(closed_face) -> None:  # noqa: ANN001

@@ -51,7 +51,7 @@ MERGE_TOL = 0.5
 #: Neutral positions closer than this (pixels) count as coincident.
 COINCIDE_TOL = 1.5
 #: Largest spread (pixels, from the cluster centre) of coincident sources that separate.
-SPLIT = 1.0
+SPLIT = 2.0
 #: Fixed points per side of the region border (corners included separately).
 BORDER_POINTS_PER_SIDE = 8
 
@@ -165,7 +165,21 @@ def border_points(width: int, height: int, per_side: int = BORDER_POINTS_PER_SID
     return np.vstack([top, right, bottom, left])
 
 
-def rbf_weights(nodes: np.ndarray, values: np.ndarray) -> np.ndarray:
+#: Radial basis function of the interpolant (scipy ``Rbf`` / pychubby ``function=`` names).
+FUNCTION = "linear"
+
+
+def _phi(r: np.ndarray, function: str) -> np.ndarray:
+    if function == "linear":
+        return r
+    if function == "thin_plate":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = r * r * np.log(r)
+        return np.where(r > 0, out, 0.0).astype(r.dtype, copy=False)
+    raise ValueError(f"unknown radial basis function {function!r}")
+
+
+def rbf_weights(nodes: np.ndarray, values: np.ndarray, function: str | None = None) -> np.ndarray:
     """Weights of the linear RBF interpolant ``f(p) = Σ w_i ‖p − n_i‖`` (scipy's ``Rbf``).
 
     Parameters
@@ -179,12 +193,12 @@ def rbf_weights(nodes: np.ndarray, values: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (m, k)
     """
-    a = np.linalg.norm(nodes[:, None] - nodes[None], axis=-1)
+    a = _phi(np.linalg.norm(nodes[:, None] - nodes[None], axis=-1), function or FUNCTION)
     return np.linalg.solve(a, values)
 
 
 def rbf_field(nodes: np.ndarray, weights: np.ndarray, width: int, height: int, step: int = 1,
-              rows_per_block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+              rows_per_block: int = 64, function: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The interpolant on the pixel grid ``x = 0, step, .. < width``, ``y = 0, step, .. < height``.
 
     Returns
@@ -200,7 +214,7 @@ def rbf_field(nodes: np.ndarray, weights: np.ndarray, width: int, height: int, s
     for r0 in range(0, len(ys), rows_per_block):
         ddy = (ys[r0:r0 + rows_per_block, None] - n[None, :, 1]) ** 2  # (b, m)
         dist = np.sqrt(ddy[:, None, :] + ddx[None, :, :])  # (b, W', m)
-        out[r0:r0 + rows_per_block] = dist @ w
+        out[r0:r0 + rows_per_block] = _phi(dist, function or FUNCTION) @ w
     return out[..., 0], out[..., 1]
 
 
