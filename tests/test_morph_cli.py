@@ -18,25 +18,6 @@ from dfecs_app.io.readers import read_landmarks
 from dfecs_app.render.morph import morph_au
 from dfecs_app.render.morph_check import landmark_round_trip
 
-#: Hyperparameters the §2.3.3 search picks on these tracks (fixed: the test stays fast).
-NEWS_PARAMS = {
-    "parts": {"jaw": {"k": 3, "alpha": 1.0}, "right_brow": {"k": 3, "alpha": 2.0},
-              "left_brow": {"k": 4, "alpha": 1.0}, "nose": {"k": 3, "alpha": 4.0},
-              "right_eye": {"k": 4, "alpha": 1.5}, "left_eye": {"k": 4, "alpha": 1.5},
-              "lips": {"k": 5, "alpha": 2.0}},
-    "hfm": {"q": 10, "alpha_A": 5.0, "alpha_B": 5.0},
-}
-
-
-@pytest.fixture(scope="module")
-def news_model(tmp_path_factory, shared_data):  # noqa: ANN001, ANN201
-    folder = tmp_path_factory.mktemp("news")
-    kpm, model = folder / "news.npz", folder / "model.npz"
-    assert main(["kpm", str(shared_data / "tracks" / "news_sample"), "--frontalization-dir",
-                 str(shared_data / "frontalization"), "-o", str(kpm)]) == 0
-    assert main(["train", str(kpm), "--params", json.dumps(NEWS_PARAMS), "-o", str(model)]) == 0
-    return kpm, model
-
 
 @pytest.fixture(scope="module")
 def closed_face(shared_data):  # noqa: ANN001, ANN201

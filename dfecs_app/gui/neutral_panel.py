@@ -263,7 +263,8 @@ class NeutralPanel(QWidget):
         self._undo.append((index, (float(old[index, 0]), float(old[index, 1]))))
         self.undo_button.setEnabled(True)
         self.document.move_landmark(index, xy)
-        self.info_label.setText(f"Moved #{index} ({part_of(index)}) to ({xy[0]:.1f}, {xy[1]:.1f})")
+        if not self.problems:  # otherwise the problems stay in view
+            self.info_label.setText(f"Moved #{index} ({part_of(index)}) to ({xy[0]:.1f}, {xy[1]:.1f})")
 
     def move_landmark(self, index: int, xy: tuple[float, float]) -> None:
         """Move one landmark as a drag would (undoable)."""
