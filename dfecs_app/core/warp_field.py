@@ -198,7 +198,7 @@ def rbf_weights(nodes: np.ndarray, values: np.ndarray, function: str | None = No
 
 
 def rbf_field(nodes: np.ndarray, weights: np.ndarray, width: int, height: int, step: int = 1,
-              rows_per_block: int = 64, function: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+              rows_per_block: int = 8, function: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The interpolant on the pixel grid ``x = 0, step, .. < width``, ``y = 0, step, .. < height``.
 
     Returns
