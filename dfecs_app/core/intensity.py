@@ -76,8 +76,13 @@ def _default_p95(components: np.ndarray) -> np.ndarray:
     return np.where(moves > 0, DEFAULT_MOVE / np.where(moves > 0, moves, 1.0), 1.0)
 
 
+#: At most this many KPM frames (evenly spaced) are encoded for the percentile.
+MAX_FRAMES = 50_000
+
+
 def kpm_p95(X: np.ndarray, components: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """95th percentile of each AU's NNLS activation over the frames where it is active.
+    """95th percentile of each AU's NNLS activation over the frames where it is active
+    (at most :data:`MAX_FRAMES` evenly spaced frames are encoded: the GUI asks on its thread).
 
     Parameters
     ----------
@@ -94,6 +99,10 @@ def kpm_p95(X: np.ndarray, components: np.ndarray, mask: np.ndarray | None = Non
     from dfecs_app.core.encoding import encode
 
     X = np.asarray(X, dtype=np.float64)
+    if len(X) > MAX_FRAMES:
+        rows = np.linspace(0, len(X) - 1, MAX_FRAMES).astype(int)
+        X = X[rows]
+        mask = None if mask is None else np.asarray(mask)[rows]
     if mask is None and not np.isfinite(X).all():
         mask = np.isfinite(X)
     codes = encode(np.nan_to_num(X), components, 0.0, mask)

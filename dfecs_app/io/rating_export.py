@@ -226,6 +226,15 @@ def au_scales(model: AUModel, intensity: float | None = None) -> np.ndarray:
     return unit.scales(DEFAULT_INTENSITY if intensity is None else intensity)
 
 
+def scales_definition(model: AUModel, intensity: float | None = None) -> str:
+    """What :func:`au_scales` gives, in words (for packs and exports)."""
+    from dfecs_app.core.intensity import DEFAULT_INTENSITY, intensity_unit
+
+    unit = intensity_unit(model.components, model.meta)
+    value = DEFAULT_INTENSITY if intensity is None else intensity
+    return f"intensity {value:g} per AU; {unit.definition}; arrows x1 (the true motion)"
+
+
 def face_crop(image_shape: tuple[int, ...], points: np.ndarray,
               margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of a square crop around ``points`` (n, 2), inside the image."""

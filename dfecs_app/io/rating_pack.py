@@ -69,7 +69,12 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         The pack folder.
     """
     from dfecs_app.io.images import write_image
-    from dfecs_app.io.rating_export import au_scales, render_arrow_png, render_au_image
+    from dfecs_app.io.rating_export import (
+        au_scales,
+        render_arrow_png,
+        render_au_image,
+        scales_definition,
+    )
 
     rater = session._rater(rater)
     if model.content_hash() != session.model_hash:
@@ -123,6 +128,8 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         "components": session.components, "order": session.order(rater),
         "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
         "scales": [float(x) for x in scl],
+        "scales_definition": (scales_definition(model) if np.allclose(scl, au_scales(model))
+                              else "multipliers of the AU vectors given by the caller"),
         "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
     })
     return folder
