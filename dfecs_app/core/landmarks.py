@@ -60,6 +60,16 @@ FACE_PARTS: dict[str, tuple[int, ...]] = {
 }
 PART_NAMES: tuple[str, ...] = tuple(FACE_PARTS)
 
+#: Opposing contour pairs that touch when a mouth or an eye closes: ``(upper, lower, corners)``
+#: with ``corners`` the two points whose line gives the opening's axis (inner lips 61/67,
+#: 62/66, 63/65 between mouth corners 60-64; eyelids 37/41, 38/40 and 43/47, 44/46 between
+#: the eye corners). A projected AU never moves an upper point below its lower partner.
+OPPOSING_PAIRS: tuple[tuple[int, int, tuple[int, int]], ...] = (
+    (61, 67, (60, 64)), (62, 66, (60, 64)), (63, 65, (60, 64)),
+    (37, 41, (36, 39)), (38, 40, (36, 39)),
+    (43, 47, (42, 45)), (44, 46, (42, 45)),
+)
+
 #: Human-readable part labels (GUI, reports).
 PART_LABELS: dict[str, str] = {
     "jaw": "jawline",

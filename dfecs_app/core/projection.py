@@ -21,7 +21,8 @@ import numpy as np
 from dfecs_app.core.geometry import affine_matrix
 from dfecs_app.core.landmarks import N_POINTS, affine_targets_for, vec_to_points
 
-__all__ = ["standardized_to_image_matrix", "au_displacements", "project_au", "project_aus"]
+__all__ = ["standardized_to_image_matrix", "au_displacements", "project_au", "project_aus",
+           "face_width", "max_move_intensity"]
 
 
 def _check_neutral(neutral_points: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -160,3 +161,33 @@ def project_aus(
     if components.ndim != 2:
         raise ValueError(f"components must have shape (q, 136), got {components.shape}")
     return points[None] + au_displacements(points, components, intensity, mask=mask)
+
+
+def face_width(neutral_points: np.ndarray) -> float:
+    """The face width in pixels: the horizontal extent of the 68 keypoints (jaw to jaw)."""
+    points = np.asarray(neutral_points, dtype=np.float64)
+    return float(np.nanmax(points[:, 0]) - np.nanmin(points[:, 0]))
+
+
+def max_move_intensity(neutral_points: np.ndarray, components: np.ndarray,
+                       fraction: float) -> np.ndarray:
+    """Per-AU multiplier so that each AU's largest keypoint move is ``fraction`` × face width.
+
+    Parameters
+    ----------
+    neutral_points : ndarray, shape (68, 2)
+        Neutral keypoints (pixels).
+    components : ndarray, shape (q, 136)
+        AUs in standardized units.
+    fraction : float
+        Largest move as a fraction of :func:`face_width`.
+
+    Returns
+    -------
+    ndarray, shape (q,)
+        Multipliers of the AU vectors (0 for an all-zero AU).
+    """
+    comps = np.atleast_2d(np.asarray(components, dtype=np.float64))
+    moves = np.linalg.norm(au_displacements(neutral_points, comps), axis=-1).max(axis=1)
+    width = face_width(neutral_points) or 1.0
+    return np.where(moves > 0, float(fraction) * width / np.where(moves > 0, moves, 1.0), 0.0)

@@ -1,8 +1,10 @@
 """AUs panel: one KPM arrow plot per learned AU, sorted by usage, and a large view.
 
 Each small plot shows the neutral keypoints (red), the keypoints moved by the AU (green),
-arrows between and the face outline (Fig. 3 / SI Fig. 1 style). One scale slider multiplies
-every arrow. Clicking a plot (or Left/Right) selects it for the large view, where the
+arrows between and the face outline (Fig. 3 / SI Fig. 1 style). One intensity, shared with
+the Projected AU images panel and in the unit of :mod:`dfecs_app.core.intensity` (1 = the
+AU's 95th-percentile activation in the training data), sets every arrow and image; an arrow
+scale (×1 = the true motion) only lengthens the arrows and is stated in exports. Clicking a plot (or Left/Right) selects it for the large view, where the
 projected AU image (morphed off the GUI thread by the Projected AU images panel) appears
 beside its arrow plot. Arrows are computed with
 :func:`dfecs_app.core.projection.au_displacements`, the mapping the exported figures and the
@@ -12,6 +14,7 @@ morphs use.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -37,6 +41,7 @@ from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
 from dfecs_app.gui.face_items import FaceItems, face_plot_widget
 from dfecs_app.gui.image_view import ImageView
+from dfecs_app.gui.intensity import document_unit, unit_label
 
 CELL_HEIGHT = 230
 SELECTED_PEN = pg.mkPen(color=(40, 110, 230), width=3)
@@ -104,12 +109,22 @@ class AUPanel(QWidget):
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.scale_slider = QSlider(Qt.Orientation.Horizontal)
-        self.scale_slider.setRange(1, 200)  # tenths: 0.1x .. 20x
-        self.scale_slider.setValue(int(round(settings.get("au/scale") * 10)))
-        self.scale_slider.setToolTip("Shared arrow scale of every plot")
-        self.scale_slider.valueChanged.connect(self._on_scale)
-        self.scale_label = QLabel()
+        self.intensity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.intensity_slider.setRange(0, 30)  # tenths: 0 .. 3
+        self.intensity_slider.setValue(int(round(settings.get("morph/unit_intensity") * 10)))
+        self.intensity_slider.setToolTip("AU intensity of every plot and image: 1 = the AU's "
+                                         "95th-percentile activation in the training data")
+        self.intensity_slider.valueChanged.connect(self._on_intensity)
+        self.intensity_label = QLabel()
+        self.arrow_spin = QDoubleSpinBox()
+        self.arrow_spin.setRange(0.5, 10.0)
+        self.arrow_spin.setSingleStep(0.5)
+        self.arrow_spin.setDecimals(1)
+        self.arrow_spin.setPrefix("arrows ×")
+        self.arrow_spin.setValue(float(settings.get("au/arrow_scale")))
+        self.arrow_spin.setToolTip("Arrow length over the true motion (×1: arrows end where the "
+                                   "projected image moves the keypoints)")
+        self.arrow_spin.valueChanged.connect(self._on_arrow_scale)
         self.cols_spin = QSpinBox()
         self.cols_spin.setRange(1, 12)
         self.cols_spin.setValue(3)
@@ -121,9 +136,10 @@ class AUPanel(QWidget):
         self.export_one_button.setToolTip("The large view's arrow plot as PNG/SVG/PDF")
         self.export_one_button.clicked.connect(self.export_selected_dialog)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Arrow scale:"))
-        top.addWidget(self.scale_slider, 1)
-        top.addWidget(self.scale_label)
+        top.addWidget(QLabel("Intensity:"))
+        top.addWidget(self.intensity_slider, 1)
+        top.addWidget(self.intensity_label)
+        top.addWidget(self.arrow_spin)
         top.addWidget(self.cols_spin)
         top.addWidget(self.export_button)
         top.addWidget(self.export_one_button)
@@ -174,24 +190,65 @@ class AUPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
-        self._on_scale(self.scale_slider.value(), store=False)
+        self._on_intensity(self.intensity_slider.value(), store=False)
 
     def set_morph_provider(self, provider: Any) -> None:
-        """Where projected AU images come from: an object with ``request(index)`` and an
-        ``imageReady(int, float, object)`` signal (the Projected AU images panel)."""
+        """Where projected AU images come from: an object with ``request(index)``,
+        ``set_intensity(float)`` and signals ``imageReady(int, float, object)``,
+        ``imageFailed(int, str)`` and ``intensityChanged(float)`` (the Projected AU images
+        panel). The two share one intensity."""
         self._morph = provider
         provider.imageReady.connect(self._on_image_ready)
+        provider.imageFailed.connect(self._on_image_failed)
+        provider.intensityChanged.connect(self._on_provider_intensity)
+        if abs(provider.intensity - self.intensity) > 1e-9:
+            self._on_provider_intensity(provider.intensity)
 
     # -- state -----------------------------------------------------------------------------
     @property
-    def scale(self) -> float:
-        return self.scale_slider.value() / 10.0
+    def intensity(self) -> float:
+        """The shared intensity (unit: :mod:`dfecs_app.core.intensity`)."""
+        return self.intensity_slider.value() / 10.0
 
-    def _on_scale(self, value: int, store: bool = True) -> None:
-        self.scale_label.setText(f"×{value / 10:.1f}")
+    @property
+    def arrow_scale(self) -> float:
+        return float(self.arrow_spin.value())
+
+    def au_scales(self) -> np.ndarray:
+        """Multiplier of each AU vector at the current intensity (without the arrow scale)."""
+        unit = document_unit(self.document)
+        return np.zeros(0) if unit is None else unit.scales(self.intensity)
+
+    def _on_intensity(self, value: int, store: bool = True) -> None:
+        self.intensity_label.setText(f"{value / 10:.1f} {unit_label(document_unit(self.document))}")
         if store:
-            settings.set("au/scale", value / 10.0)
+            settings.set("morph/unit_intensity", value / 10.0)
+            if self._morph is not None and abs(self._morph.intensity - value / 10.0) > 1e-9:
+                self._morph.set_intensity(value / 10.0)
         self.redraw()
+        if store and self.current is not None:
+            self.select(self.current)  # the image at the new intensity
+
+    def _on_provider_intensity(self, value: float) -> None:
+        if self.intensity_slider.value() != int(round(value * 10)):
+            self.intensity_slider.blockSignals(True)
+            self.intensity_slider.setValue(int(round(value * 10)))
+            self.intensity_slider.blockSignals(False)
+            self._on_intensity(self.intensity_slider.value(), store=False)
+            if self.current is not None:
+                self.select(self.current)
+
+    def _on_arrow_scale(self, value: float) -> None:
+        settings.set("au/arrow_scale", float(value))
+        self.redraw()
+
+    def caption(self) -> str:
+        """What the plots show, for titles and exports."""
+        unit = document_unit(self.document)
+        text = f"intensity {self.intensity:g} {unit_label(unit)}, arrows ×{self.arrow_scale:g}"
+        if unit is not None:
+            text += f" — {unit.definition}"
+        return text
 
     def _on_model_changed(self) -> None:
         # building the grid costs ~0.1 s of GUI time: do it when the panel is looked at
@@ -217,6 +274,7 @@ class AUPanel(QWidget):
             self.image_label.setText("")
             return
         self.empty_label.hide()
+        self._on_intensity(self.intensity_slider.value(), store=False)  # the unit's label
         self.order, self.usage = usage_order(model)
         ncols = self.cols_spin.value()
         nrows = max(1, math.ceil(len(self.order) / ncols))
@@ -253,7 +311,8 @@ class AUPanel(QWidget):
         """(neutral, moved) keypoints (68, 2) of component ``comp`` at the current scale."""
         model = self.document.model
         base, _ = reference_face(self.document)
-        disp = au_displacements(base, model.components[comp], self.scale)
+        scales = self.au_scales()
+        disp = au_displacements(base, model.components[comp], scales[comp] * self.arrow_scale)
         return base, base + disp
 
     def redraw(self) -> None:
@@ -317,7 +376,19 @@ class AUPanel(QWidget):
             return
         self._image_shown = comp
         self._show_image(np.asarray(image))
-        self.image_label.setText(f"Projected AU image, intensity {intensity:g}")
+        text = f"Projected AU image, intensity {intensity:g} {unit_label(document_unit(self.document))}"
+        result = getattr(self._morph, "results", {}).get(comp)
+        if result is not None and result.notes():
+            text += " — " + "; ".join(result.notes())
+        self.image_label.setText(text)
+
+    def _on_image_failed(self, comp: int, reason: str) -> None:
+        """Say in place why the image cannot be made (no dialog; not asked again)."""
+        if comp != self.current:
+            return
+        self._image_shown = comp
+        self.image_view.clear_image()
+        self.image_label.setText(f"No projected AU image: {reason}")
 
     def _show_image(self, image: np.ndarray) -> None:
         """The projected AU image, cropped to the face."""
@@ -368,8 +439,11 @@ class AUPanel(QWidget):
         titles = [model.names[i] if usage is None else f"{model.names[i]} · usage {usage[i]:.3g}"
                   for i in range(model.n_components)]
         try:
-            fig = au_grid_figure(model, base, scale=self.scale, ncols=self.cols_spin.value(),
-                                 order=[int(i) for i in order], titles=titles)
+            scaled = AUModel(components=model.components * (self.au_scales() * self.arrow_scale)[:, None],
+                             kind=model.kind, names=list(model.names))
+            fig = au_grid_figure(scaled, base, scale=1.0, ncols=self.cols_spin.value(),
+                                 order=[int(i) for i in order], titles=titles,
+                                 suptitle=textwrap.fill(self.caption(), 110))
             out = save_figure(fig, path)
         except Exception as err:  # noqa: BLE001
             import traceback
@@ -388,6 +462,7 @@ class AUPanel(QWidget):
             return None
         comp = self.current if self.current is not None else int(usage_order(model)[0][0])
         base, _ = reference_face(self.document)
-        fig = kpm_arrow_figure(base, model.components[comp], scale=self.scale,
-                               title=model.names[comp])
+        scale = float(self.au_scales()[comp] * self.arrow_scale)
+        fig = kpm_arrow_figure(base, model.components[comp], scale=scale,
+                               title=f"{model.names[comp]}\n{self.caption().split(' — ')[0]}")
         return save_figure(fig, path)

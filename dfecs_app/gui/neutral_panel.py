@@ -2,7 +2,10 @@
 
 Load an image and its landmarks (``.pts``, CSV — any format the readers know) or detect them
 with the tracker (:func:`dfecs_app.io.tracking.detect_landmarks`, when dlib and its model are
-installed; a clear message otherwise). Drag individual landmarks to correct them
+installed; a clear message otherwise). Every loaded or changed face is checked
+(:func:`dfecs_app.core.face_check.check_neutral_face`: landmarks missing or outside the image,
+landmarks of another image size, a shape far from a face, a mirrored order); problems show
+above the image and once in the log. Drag individual landmarks to correct them
 (``Ctrl+Z`` undoes the last move).
 
 The photo is a ``QGraphicsPixmapItem`` with smooth (bilinear) transformation in the plot's
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dfecs_app.core.face_check import check_neutral_face
 from dfecs_app.core.landmarks import FACE_PARTS, N_POINTS, PART_LABELS, PART_NAMES
 from dfecs_app.errors import InputError
 from dfecs_app.gui import dialogs, settings
@@ -125,6 +129,7 @@ class NeutralPanel(QWidget):
         self.document = document
         self._undo: list[tuple[int, tuple[float, float]]] = []
         self._worker: Worker | None = None
+        self.problems: list[str] = []
         self._build()
         document.neutralChanged.connect(self._refresh)
         document.replaced.connect(self._refresh)
@@ -258,7 +263,8 @@ class NeutralPanel(QWidget):
         self._undo.append((index, (float(old[index, 0]), float(old[index, 1]))))
         self.undo_button.setEnabled(True)
         self.document.move_landmark(index, xy)
-        self.info_label.setText(f"Moved #{index} ({part_of(index)}) to ({xy[0]:.1f}, {xy[1]:.1f})")
+        if not self.problems:  # otherwise the problems stay in view
+            self.info_label.setText(f"Moved #{index} ({part_of(index)}) to ({xy[0]:.1f}, {xy[1]:.1f})")
 
     def move_landmark(self, index: int, xy: tuple[float, float]) -> None:
         """Move one landmark as a drag would (undoable)."""
@@ -272,6 +278,21 @@ class NeutralPanel(QWidget):
         self.undo_button.setEnabled(bool(self._undo))
 
     # -- view ------------------------------------------------------------------------------
+    def _check(self, lm: np.ndarray | None) -> None:
+        """Flag the face's problems in place (and once in the log when they change)."""
+        image = self.document.neutral_image
+        problems = check_neutral_face(None if lm is None else np.asarray(lm, float),
+                                      None if image is None else image.shape)
+        if problems:
+            self.info_label.setText("⚠ " + "\n⚠ ".join(problems))
+            self.info_label.setStyleSheet("color: #b00020;")
+            if problems != self.problems:
+                self.message.emit("Neutral face: " + "; ".join(problems))
+        elif self.problems:
+            self.info_label.setText("Drag a landmark to correct it.")
+            self.info_label.setStyleSheet("")
+        self.problems = problems
+
     def _refresh(self) -> None:
         doc = self.document
         if doc.neutral_image is not None:
@@ -290,6 +311,7 @@ class NeutralPanel(QWidget):
             self.outline_item.setData([], [])
         if doc.neutral_image is None and lm is None:
             self.info_label.setText("Open an image and its landmarks (or detect them).")
+        self._check(lm)
         key = (id(doc.neutral_image), lm is None)
         if key != getattr(self, "_range_key", None):  # re-frame only when the face changes
             self._range_key = key

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "train/seed": 0,
     "au/scale": 3.0,
     "morph/intensity": 2.0,
+    "morph/unit_intensity": 1.0,  # in units of the AU's p95 activation (core.intensity)
+    "au/arrow_scale": 1.0,  # arrow length multiplier over the true motion
 }
 
 

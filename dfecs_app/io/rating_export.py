@@ -6,8 +6,10 @@ Pictures
 --------
 Built on the render helpers (``dfecs_app.render.arrows`` and ``dfecs_app.render.morph``) and
 the one AU-to-image mapping :func:`dfecs_app.core.projection.au_displacements`.
-:func:`display_scale` gives each AU an intensity so that its largest keypoint movement is a
-fixed fraction of the neutral face's width (AUs differ in norm; the rater judges directions).
+:func:`au_scales` gives each AU its multiplier at the shared intensity unit
+(:mod:`dfecs_app.core.intensity`), as the AUs and Projected panels show it;
+:func:`display_scale` (largest keypoint move a fixed fraction of the face width) remains for
+figures that want equal visual magnitude.
 """
 
 from __future__ import annotations
@@ -208,6 +210,31 @@ def display_scale(components: np.ndarray, neutral_points: np.ndarray,
     return np.where(moves > 0, fraction * width / safe, 0.0)
 
 
+def au_scales(model: AUModel, intensity: float | None = None) -> np.ndarray:
+    """Multiplier of each AU vector in the rating pictures: the shared intensity unit
+    (:mod:`dfecs_app.core.intensity`, 1 = the AU's 95th-percentile activation in the training
+    data; the model's ``au_stats`` or the stated fallback) at ``intensity`` (default
+    :data:`~dfecs_app.core.intensity.DEFAULT_INTENSITY`, a typical strong occurrence).
+
+    Returns
+    -------
+    ndarray, shape (q,)
+    """
+    from dfecs_app.core.intensity import DEFAULT_INTENSITY, intensity_unit
+
+    unit = intensity_unit(model.components, model.meta)
+    return unit.scales(DEFAULT_INTENSITY if intensity is None else intensity)
+
+
+def scales_definition(model: AUModel, intensity: float | None = None) -> str:
+    """What :func:`au_scales` gives, in words (for packs and exports)."""
+    from dfecs_app.core.intensity import DEFAULT_INTENSITY, intensity_unit
+
+    unit = intensity_unit(model.components, model.meta)
+    value = DEFAULT_INTENSITY if intensity is None else intensity
+    return f"intensity {value:g} per AU; {unit.definition}; arrows x1 (the true motion)"
+
+
 def face_crop(image_shape: tuple[int, ...], points: np.ndarray,
               margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of a square crop around ``points`` (n, 2), inside the image."""
@@ -291,7 +318,7 @@ def export_grid_figure(summary: RatingSummary, model: AUModel, neutral_points: n
     if rater is not None and rater not in summary.raters:
         raise InputError(f"unknown rater {rater!r}", path)
     pts = np.asarray(neutral_points, dtype=float)
-    s = display_scale(model.components, pts) if scale is None else np.broadcast_to(
+    s = au_scales(model) if scale is None else np.broadcast_to(
         np.asarray(scale, dtype=float), (model.n_components,))
     scaled = AUModel(components=model.components * s[:, None],
                      kind=model.kind if model.kind in MODEL_KINDS else "dfecs",

@@ -61,7 +61,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
     au_images : dict of int -> ndarray, optional
         Projected AU images already rendered (component -> (H, W, 3) uint8), used as they are.
     scales : ndarray, shape (q,), optional
-        Display intensity per AU (default :func:`~dfecs_app.io.rating_export.display_scale`).
+        Display multiplier per AU (default :func:`~dfecs_app.io.rating_export.au_scales`).
 
     Returns
     -------
@@ -69,7 +69,12 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         The pack folder.
     """
     from dfecs_app.io.images import write_image
-    from dfecs_app.io.rating_export import display_scale, render_arrow_png, render_au_image
+    from dfecs_app.io.rating_export import (
+        au_scales,
+        render_arrow_png,
+        render_au_image,
+        scales_definition,
+    )
 
     rater = session._rater(rater)
     if model.content_hash() != session.model_hash:
@@ -88,7 +93,7 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
     pts = np.asarray(neutral_points, dtype=float)
     if pts.shape != (N_POINTS, 2):
         raise InputError(f"neutral points must be (68, 2), got {pts.shape}", folder)
-    scl = (display_scale(model.components, pts) if scales is None
+    scl = (au_scales(model) if scales is None
            else np.broadcast_to(np.asarray(scales, dtype=float), (model.n_components,)))
     shown = session.display_names()  # a comparison pack never names the models
     images_dir = folder / "images"
@@ -129,6 +134,8 @@ def export_pack(session: RatingSession, rater: str, path: str | os.PathLike, *,
         "components": shown, "order": session.order(rater),
         "neutral_points": pts.tolist(), "components_std": model.components.tolist(),
         "scales": [float(x) for x in scl],
+        "scales_definition": (scales_definition(model) if np.allclose(scl, au_scales(model))
+                              else "multipliers of the AU vectors given by the caller"),
         "au_images": au_files, "arrow_images": arrow_files, "ratings": RETURNED_FILE,
         "neutral_image": neutral_file,
     })

@@ -165,6 +165,8 @@ def test_pack_rater_mode_and_merge(qtbot, qt_env, tmp_path, model, neutral_face)
     assert not panel.screen.image_label.pixmap().isNull()
     folder = panel.export_pack("Bob", tmp_path / "pack-bob")
     assert folder is not None and (folder / "pack.json").is_file()
+    pack = json.loads((folder / "pack.json").read_text())
+    assert "intensity 1 per AU" in pack["scales_definition"]  # the shared unit, stated
 
     win = RaterWindow(folder)
     qtbot.addWidget(win)

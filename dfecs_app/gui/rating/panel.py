@@ -60,7 +60,7 @@ from dfecs_app.gui.rating.results import ResultsWidget
 from dfecs_app.gui.rating.screen import RatingMaterial, RatingScreen
 from dfecs_app.gui.rating.setup import SessionSetupWidget
 from dfecs_app.io.muscle_cones import load_cone_table
-from dfecs_app.io.rating_export import display_scale
+from dfecs_app.io.rating_export import au_scales
 from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
 from dfecs_app.io.rating_session import ModelChangedWarning, RatingSession
 
@@ -101,6 +101,7 @@ class RatingPanel(QWidget):
         self.renderer = AUImageRenderer(self)
         self.renderer.imageReady.connect(self._on_image)
         self.renderer.failed.connect(lambda m: self._status(f"AU images: {m}", error=True))
+        self.renderer.imageFailed.connect(self.screen.set_au_image)
         self.setup.startRequested.connect(self._on_start)
         self.setup.openRequested.connect(self._on_open_dialog)
         self.setup.rateRequested.connect(self.rate_as)
@@ -229,8 +230,7 @@ class RatingPanel(QWidget):
         self.au_images = {}
         self.material = None
         if model is not None:
-            scales = (display_scale(model.components, self.neutral_points)
-                      if self.neutral_points is not None else np.ones(model.n_components))
+            scales = au_scales(model)  # the unit the AUs and Projected panels use
             self.material = RatingMaterial(list(model.names), self.neutral_points,
                                            model.components, scales,
                                            neutral_image=self.neutral_image)

@@ -343,8 +343,9 @@ class RatingScreen(QWidget):
         if component in self._order:
             self.go_to(self._order.index(component))
 
-    def set_au_image(self, component: int, image: QImage | Path | np.ndarray) -> None:
-        """Provide (or replace) the projected AU image of ``component``."""
+    def set_au_image(self, component: int, image: QImage | Path | np.ndarray | str) -> None:
+        """Provide (or replace) the projected AU image of ``component`` (a ``str``: the
+        reason it cannot be made, shown in its place)."""
         if self.material is None:
             return
         if isinstance(image, np.ndarray):
@@ -517,6 +518,8 @@ class RatingScreen(QWidget):
         img = None if self.material is None or c is None else self.material.images.get(c)
         if isinstance(img, Path):
             img = QImage(str(img))
+        elif isinstance(img, str):  # a failed morph's reason: no picture
+            img = None
         t = self.fraction
         box = self.material.crop_box(c) if self.material is not None and c is not None else None
         neutral = self.material.neutral_qimage() if box is not None else None
@@ -560,6 +563,12 @@ class RatingScreen(QWidget):
         return out
 
     def _show_image(self) -> None:
+        c = self.current_component
+        reason = None if self.material is None or c is None else self.material.images.get(c)
+        if isinstance(reason, str):  # the morph failed: say why, in place
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setText(f"no projected AU image:\n{reason}")
+            return
         img = self.composed_image(self.image_label.size())
         if img is None:
             self.image_label.setPixmap(QPixmap())
