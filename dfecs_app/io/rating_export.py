@@ -222,6 +222,9 @@ def au_scales(model: AUModel, intensity: float | None = None) -> np.ndarray:
     """
     from dfecs_app.core.intensity import DEFAULT_INTENSITY, intensity_unit
 
+    parts = getattr(model, "models", None)  # a blinded comparison: each model its own unit
+    if parts is not None:
+        return np.concatenate([au_scales(m, intensity) for m in parts])
     unit = intensity_unit(model.components, model.meta)
     return unit.scales(DEFAULT_INTENSITY if intensity is None else intensity)
 
@@ -230,8 +233,13 @@ def scales_definition(model: AUModel, intensity: float | None = None) -> str:
     """What :func:`au_scales` gives, in words (for packs and exports)."""
     from dfecs_app.core.intensity import DEFAULT_INTENSITY, intensity_unit
 
-    unit = intensity_unit(model.components, model.meta)
     value = DEFAULT_INTENSITY if intensity is None else intensity
+    parts = getattr(model, "models", None)
+    if parts is not None:  # a blinded comparison: each model its own unit, models unnamed
+        units = "; ".join(dict.fromkeys(intensity_unit(m.components, m.meta).definition
+                                        for m in parts))
+        return f"intensity {value:g} per AU; {units}; arrows x1 (the true motion)"
+    unit = intensity_unit(model.components, model.meta)
     return f"intensity {value:g} per AU; {unit.definition}; arrows x1 (the true motion)"
 
 
