@@ -15,10 +15,7 @@ import sys
 import numpy as np
 
 from dfecs_app.cli._common import npz_output, progress_bar
-from dfecs_app.core.geometry import standardized_mask
-from dfecs_app.core.kpm import compute_kpm
 from dfecs_app.core.landmarks import AFFINE_TARGETS_49, AFFINE_TARGETS_68, ANCHOR_CHOICES
-from dfecs_app.errors import MissingResourceError
 
 
 def _neutral(value: str) -> str | int:
@@ -75,28 +72,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dfecs_app.io.frontalization_weights import load_frontalization_for
+    from dfecs_app.core.recipe import Recipe
     from dfecs_app.io.kpm_file import save_kpm
+    from dfecs_app.io.prepare import prepare_table, reader_options
     from dfecs_app.io.readers import read_landmarks
 
     out = npz_output(args.out)
+    recipe = Recipe(frontalize=not args.no_frontalize, anchors=args.anchors,
+                    neutral=args.neutral, neutral_per=args.group_by,
+                    reader={"format": args.format})
+    opts = reader_options(recipe)
+    recipe = recipe.with_overrides(reader=opts)
 
     with progress_bar("reading") as state:
-        table = read_landmarks(args.inputs, format=args.format, progress=state,
-                               errors="collect" if args.skip_bad_files else "raise")
-
-    weights = None
-    if not args.no_frontalize:
-        try:
-            # only the weights of frames the chosen anchors can register are needed
-            usable = standardized_mask(table.mask, True, args.anchors).any(axis=1)
-            weights = load_frontalization_for(table.mask[usable], directory=args.frontalization_dir)
-        except MissingResourceError as err:
-            raise MissingResourceError(f"frontalization weights unavailable: {err}") from None
-
+        table = read_landmarks(args.inputs, format=opts["format"], progress=state,
+                               errors="collect" if args.skip_bad_files else "raise",
+                               min_confidence=opts["min_confidence"])
     with progress_bar("kpm") as state:
-        kpm = compute_kpm(table, neutral=args.neutral, frontalization=weights,
-                          group_by=args.group_by, anchors=args.anchors, state=state)
+        kpm = prepare_table(table, recipe, frontalization_dir=args.frontalization_dir,
+                            state=state)
+    weights = kpm.meta["frontalization"]
     save_kpm(out, kpm)
 
     n_subjects = np.unique(kpm.subject).size
@@ -106,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         f"  frames read: {len(table)}, dropped: {kpm.meta['n_dropped']}",
         f"  subjects: {n_subjects}, sequences: {n_sequences}, neutral: {args.neutral} per {args.group_by}",
         f"  anchors: {args.anchors}",
-        "  frontalization: " + ("off" if weights is None else ", ".join(f"{k}-point" for k in weights) or "none needed"),
+        "  frontalization: " + ("off" if weights is None
+                               else ", ".join(f"{k}-point" for k in weights) or "none needed"),
         f"  keypoints known: {100.0 * kpm.mask.mean():.1f} %",
     ]
     lines += [f"  note: {note}" for note in kpm.meta["notes"]]

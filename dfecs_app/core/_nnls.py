@@ -24,7 +24,14 @@ import numpy as np
 from numba import njit, prange
 
 from dfecs_app.core._cd import _FALLBACK_TOL, _KKT_TOL, _cd_one, _kkt_one
-from dfecs_app.core._lars import _chol_rebuild, _chol_solve, _nnls_finish
+from dfecs_app.core._lars import (
+    _chol_rebuild,
+    _chol_solve,
+    _nnls_finish,
+    _path_one,
+    _scratch,
+    default_max_breakpoints,
+)
 
 #: Block principal pivoting rounds before the Lawson–Hanson fallback.
 _BPP_ROUNDS = 40
@@ -218,3 +225,71 @@ def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.
                      np.ascontiguousarray(gidx, dtype=np.int64), float(lam), V, yy, rss,
                      fallback, int(max_iter))
     return V, yy, rss, fallback
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _max_active_batch(G, gidx, C, yy, k_max, max_bp, V, rss):  # pragma: no cover - numba
+    """Codes with at most ``k_max`` active AUs: the best point of each sample's LARS path."""
+    n = C.shape[0]
+    q = C.shape[1]
+    n_blocks = min(n, 256)
+    for blk in prange(n_blocks):
+        start = blk * n // n_blocks
+        stop = (blk + 1) * n // n_blocks
+        beta, cov, act, in_act, excluded, blocked, L, x, w, a, tmp, g, s_buf = _scratch(q)
+        bp_nnz = np.zeros(max_bp, dtype=np.int64)
+        bp_l1 = np.zeros(max_bp)
+        bp_rss = np.zeros(max_bp)
+        bp_corr = np.zeros(max_bp)
+        bp_coef = np.zeros((max_bp, q))
+        for i in range(start, stop):
+            n_bp, final_rss, l1, nnz = _path_one(G[gidx[i]], C[i], yy[i], max_bp, beta, cov, act,
+                                                 in_act, excluded, blocked, L, x, w, a, tmp, g,
+                                                 s_buf, bp_nnz, bp_l1, bp_rss, bp_corr, bp_coef,
+                                                 True)
+            if nnz <= k_max:
+                for j in range(q):
+                    V[i, j] = beta[j]
+                rss[i] = final_rss
+                continue
+            best = 0
+            for b in range(n_bp):
+                if bp_nnz[b] <= k_max and bp_rss[b] <= bp_rss[best]:
+                    best = b
+            for j in range(q):
+                V[i, j] = bp_coef[best, j]
+            rss[i] = bp_rss[best]
+
+
+def encode_max_active(G: np.ndarray, gidx: np.ndarray, C: np.ndarray, yy: np.ndarray,
+                      k_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes with at most ``k_max`` non-zero AUs from the positive LARS-lasso path.
+
+    Per sample, the NNLS end point when it has at most ``k_max`` non-zeros, otherwise the path
+    breakpoint with at most ``k_max`` non-zeros and the smallest RSS: exactly the point whose
+    RSS :func:`dfecs_app.core.evaluation.path_curves` reports as "VE with k or fewer AUs".
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_patterns, q, q)
+    gidx : ndarray of int64, shape (n,)
+    C : ndarray, shape (n, q)
+        ``U x`` per sample (masked).
+    yy : ndarray, shape (n,)
+    k_max : int
+
+    Returns
+    -------
+    V : ndarray, shape (n, q)
+    rss : ndarray, shape (n,)
+    """
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    n, q = C.shape
+    V = np.zeros((n, q))
+    rss = np.zeros(n)
+    if n and q:
+        _max_active_batch(np.ascontiguousarray(G, dtype=np.float64),
+                          np.ascontiguousarray(gidx, dtype=np.int64), C,
+                          np.ascontiguousarray(yy, dtype=np.float64), int(k_max),
+                          default_max_breakpoints(q), V, rss)
+    return V, rss
