@@ -196,8 +196,10 @@ def load_au_model(model: AUModel | str | os.PathLike) -> tuple[AUModel, str | No
 
 
 def model_recipe(model: AUModel, source: str | None = None,
-                 recipe_from: str | os.PathLike | None = None) -> Recipe:
-    """The recipe new data are prepared with.
+                 recipe_from: str | os.PathLike | None = None,
+                 fallback: Recipe | None = None) -> Recipe:
+    """The recipe new data are prepared with: ``recipe_from``'s, the model's, else ``fallback``
+    (the GUI passes the recipe of the project's training KPMs).
 
     Raises
     ------
@@ -213,6 +215,8 @@ def model_recipe(model: AUModel, source: str | None = None,
             raise InputError("this KPM file records no preparation (options); make it with "
                              "`dfecs kpm`", recipe_from)
         return recipe
+    if "recipe" not in model.meta and fallback is not None:
+        return fallback
     if "recipe" not in model.meta:
         raise InputError("the model records no preprocessing recipe (written by an older "
                          "version); retrain it, or give its training KPM file with "
@@ -268,6 +272,7 @@ def code_file(
     path: str | os.PathLike,
     options: EncodeOptions | None = None,
     *,
+    recipe: Recipe | None = None,
     state: TaskState | None = None,
 ) -> CodedClip:
     """Code one input (video, landmark file/folder, or KPM file) frame by frame.
@@ -277,6 +282,9 @@ def code_file(
     model : AUModel or path of a model file
     path : path
     options : EncodeOptions, optional
+    recipe : Recipe, optional
+        Prepare with this recipe instead of the model's (the GUI's fallback for models
+        trained in the app without one).
     state : TaskState, optional
         Progress ('track', 'read', 'kpm', 'encode') and cancellation.
 
@@ -294,7 +302,57 @@ def code_file(
     state = ensure_state(state)
     model, model_src = load_au_model(model)
     encoder_name(options.alpha, options.max_active)  # bad options fail before any work
-    recipe = model_recipe(model, model_src, options.recipe_from)
+    if recipe is None:
+        recipe = model_recipe(model, model_src, options.recipe_from)
+    prepared = prepare_input(recipe, path, options, state=state)
+    kpm = prepared.kpm
+    state.report("encode", 0.0, f"encoding {len(kpm)} frames", force=True)
+    coding = code_frames(model.components, kpm.X, kpm.mask, alpha=options.alpha,
+                         max_active=options.max_active)
+    state.report("encode", 1.0, f"{len(kpm)} frames encoded", force=True)
+    return _clip(Path(path), model, prepared, coding)
+
+
+@dataclass
+class _Rows:
+    subject: np.ndarray
+    sequence: np.ndarray
+    frame: np.ndarray
+    time_s: np.ndarray
+    points: np.ndarray
+    kpm_row: np.ndarray | None = None
+
+
+@dataclass
+class PreparedInput:
+    """An input made into KPMs with a recipe (:func:`prepare_input`).
+
+    Attributes
+    ----------
+    kpm : KPMSet
+    rows : _Rows
+        Every output row (frames without a face included) and its KPM row.
+    mismatch : list of str
+    notes : list of str
+    video : str or None
+    """
+
+    kpm: KPMSet
+    rows: _Rows
+    mismatch: list[str]
+    notes: list[str]
+    video: str | None
+
+
+def prepare_input(recipe: Recipe, path: str | os.PathLike, options: EncodeOptions | None = None,
+                  *, state: TaskState | None = None) -> PreparedInput:
+    """Track (video), read (landmarks) or load (KPM) one input and prepare it with ``recipe``.
+
+    The Evaluate panel makes test KPM sets of landmark files and videos with this; the
+    preparation ``options`` force is listed in ``mismatch``.
+    """
+    options = options or EncodeOptions()
+    state = ensure_state(state)
     path = Path(path)
     kind = input_kind(path)
     notes: list[str] = []
@@ -309,33 +367,19 @@ def code_file(
                     else recipe.differences(recorded))
         rows = _Rows(kpm.subject, kpm.sequence, kpm.frame, np.full(n, np.nan),
                      np.full((n, N_POINTS, 2), np.nan), np.arange(n))
+        return PreparedInput(kpm, rows, mismatch, notes, video)
+    used = applied_recipe(recipe, options)
+    if kind == "video":
+        table, rows = _video_table(path, options, state, notes)
+        video = str(path)
     else:
-        used = applied_recipe(recipe, options)
-        if kind == "video":
-            table, rows = _video_table(path, options, state, notes)
-            video = str(path)
-        else:
-            table, rows = _landmark_table(path, used, options, state, notes)
-        kpm = prepare_table(table, used.with_overrides(reader=reader_options(used, options.format)),
-                            frontalization_dir=options.frontalization_dir, state=state)
-        notes.extend(kpm.meta.get("notes", []))
-        mismatch = recipe.differences(Recipe.from_dict(kpm.meta["recipe"]))
-        rows.kpm_row = _match_rows(rows, kpm)
-    state.report("encode", 0.0, f"encoding {len(kpm)} frames", force=True)
-    coding = code_frames(model.components, kpm.X, kpm.mask, alpha=options.alpha,
-                         max_active=options.max_active)
-    state.report("encode", 1.0, f"{len(kpm)} frames encoded", force=True)
-    return _clip(path, model, rows, kpm, coding, mismatch, notes, video)
-
-
-@dataclass
-class _Rows:
-    subject: np.ndarray
-    sequence: np.ndarray
-    frame: np.ndarray
-    time_s: np.ndarray
-    points: np.ndarray
-    kpm_row: np.ndarray | None = None
+        table, rows = _landmark_table(path, used, options, state, notes)
+    kpm = prepare_table(table, used.with_overrides(reader=reader_options(used, options.format)),
+                        frontalization_dir=options.frontalization_dir, state=state)
+    notes.extend(kpm.meta.get("notes", []))
+    mismatch = recipe.differences(Recipe.from_dict(kpm.meta["recipe"]))
+    rows.kpm_row = _match_rows(rows, kpm)
+    return PreparedInput(kpm, rows, mismatch, notes, video)
 
 
 def _video_table(path: Path, options: EncodeOptions, state: TaskState,
@@ -397,8 +441,8 @@ def _match_rows(rows: _Rows, kpm: KPMSet) -> np.ndarray:
     return out
 
 
-def _clip(path: Path, model: AUModel, rows: _Rows, kpm: KPMSet, coding: Coding,
-          mismatch: list[str], notes: list[str], video: str | None) -> CodedClip:
+def _clip(path: Path, model: AUModel, prepared: PreparedInput, coding: Coding) -> CodedClip:
+    rows = prepared.rows
     m = rows.frame.size
     q = model.n_components
     has = rows.kpm_row >= 0
@@ -412,8 +456,8 @@ def _clip(path: Path, model: AUModel, rows: _Rows, kpm: KPMSet, coding: Coding,
     return CodedClip(source=str(path), names=list(model.names), subject=rows.subject,
                      sequence=rows.sequence, frame=rows.frame, time_s=rows.time_s,
                      no_face=~has, codes=codes, ve=ve, recon_error=err, points=rows.points,
-                     kpm=kpm, kpm_row=rows.kpm_row, mismatch=mismatch, notes=notes,
-                     video=video)
+                     kpm=prepared.kpm, kpm_row=rows.kpm_row, mismatch=prepared.mismatch,
+                     notes=prepared.notes, video=prepared.video)
 
 
 # ---------------------------------------------------------------------------------------------
