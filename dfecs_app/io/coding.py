@@ -576,3 +576,31 @@ def write_codes(path: str | os.PathLike, df: pd.DataFrame, meta: dict[str, Any] 
         source=df["source"].to_numpy(str),
         meta=np.asarray(json.dumps(info, sort_keys=True)),
     )
+
+
+def registered_neutral(clip: CodedClip, recipe: Recipe,
+                       frontalization_dir: str | os.PathLike | None = None) -> np.ndarray | None:
+    """The standardized neutral face of a coded clip's first sequence, shape (68, 2), or None.
+
+    ``neutral + KPM`` is a frame's registered face and ``neutral + codes·components`` its
+    reconstruction (what the Code panel draws). None for KPM inputs (no landmarks).
+    """
+    from dfecs_app.core.geometry import standardize
+
+    frames = clip.kpm.meta.get("neutral_frames") or []
+    if not frames or np.isnan(clip.points).all():
+        return None
+    nf = frames[0]
+    hit = np.flatnonzero((clip.subject == nf["subject"]) & (clip.sequence == nf["sequence"])
+                         & (clip.frame == nf["frame"]))
+    if hit.size == 0:
+        return None
+    pts = clip.points[hit[0]]
+    mask = ~np.isnan(pts).any(axis=1)
+    weights = None
+    if recipe.frontalize:
+        from dfecs_app.io.frontalization_weights import load_frontalization_for
+
+        weights = load_frontalization_for(mask[None], directory=frontalization_dir)
+    std = standardize(np.nan_to_num(pts)[None], mask[None], weights, recipe.anchors)[0]
+    return std
