@@ -54,6 +54,9 @@ INPUT_FILTER = ("Videos and landmark files (*.mp4 *.avi *.mov *.mkv *.m4v *.webm
 EXPORT_FILTER = ("Per-frame table (*.csv);;Per-frame table, NPZ (*.npz);;Timeline PNG (*.png);;"
                  "Timeline SVG (*.svg)")
 HINT = "Open a video or landmark file, then press Code"
+#: Timeline colours (matplotlib's tab10, dark enough on white), then pyqtgraph's hues.
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
 
 def code_inputs(model: AUModel, paths: list[str], recipe: Any, state: Any = None) -> list:
@@ -114,7 +117,7 @@ class CodePanel(QWidget):
 
         self.inputs = QListWidget()
         self.inputs.setToolTip("Videos or landmark files; drop files here")
-        self.inputs.currentTextChanged.connect(self._on_input_selected)
+        self.inputs.currentRowChanged.connect(self._on_input_selected)
         self.open_button = QPushButton("&Open…")
         self.open_button.clicked.connect(self.open_dialog)
         self.code_button = QPushButton("&Code")
@@ -158,7 +161,8 @@ class CodePanel(QWidget):
         self.frame_view = face_plot_widget("Frame and tracked landmarks")
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.frame_view.getPlotItem().addItem(self.image_item)
-        self.tracked_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(40, 220, 80))
+        self.tracked_item = pg.ScatterPlotItem(size=5, pen=pg.mkPen(0, 0, 0, 160),
+                                               brush=pg.mkBrush(60, 230, 90))
         self.frame_view.getPlotItem().addItem(self.tracked_item)
         self.face_view = face_plot_widget("Registered: tracked (red), reconstructed (green)")
         self.face_items = FaceItems(self.face_view.getPlotItem(), point_size=5)
@@ -261,19 +265,25 @@ class CodePanel(QWidget):
         self.add_inputs(paths)
 
     def add_inputs(self, paths: list[str | Path]) -> None:
-        """List inputs to code (duplicates ignored); the first new one becomes current."""
-        known = {self.inputs.item(i).text() for i in range(self.inputs.count())}
+        """List inputs to code (file names shown, duplicates ignored); the first new one
+        becomes current."""
+        from PySide6.QtWidgets import QListWidgetItem
+
+        known = set(self.input_paths())
         first = None
         for p in paths:
             p = str(p)
-            if p not in known:
-                self.inputs.addItem(p)
-                known.add(p)
-                first = first or p
+            if p in known:
+                continue
+            item = QListWidgetItem(Path(p).name)
+            item.setData(Qt.ItemDataRole.UserRole, p)
+            item.setToolTip(p)
+            self.inputs.addItem(item)
+            known.add(p)
+            if first is None:
+                first = self.inputs.count() - 1
         if first is not None:
-            self.inputs.setCurrentRow(self.inputs.count() - 1 if first is None else
-                                      [self.inputs.item(i).text()
-                                       for i in range(self.inputs.count())].index(first))
+            self.inputs.setCurrentRow(first)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():
@@ -285,7 +295,8 @@ class CodePanel(QWidget):
         event.acceptProposedAction()
 
     def input_paths(self) -> list[str]:
-        return [self.inputs.item(i).text() for i in range(self.inputs.count())]
+        return [self.inputs.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.inputs.count())]
 
     # -- coding ----------------------------------------------------------------------------
     def code(self, paths: list[str] | None = None) -> Worker | None:
@@ -355,9 +366,10 @@ class CodePanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     # -- display ---------------------------------------------------------------------------
-    def _on_input_selected(self, path: str) -> None:
-        if path in self.clips:
-            self.show_clip(path)
+    def _on_input_selected(self, row: int) -> None:
+        paths = self.input_paths()
+        if 0 <= row < len(paths) and paths[row] in self.clips:
+            self.show_clip(paths[row])
 
     def clip(self) -> Any:
         """The CodedClip shown, or None."""
@@ -386,7 +398,8 @@ class CodePanel(QWidget):
         x = self._x(clip)
         q = clip.codes.shape[1]
         for j, name in enumerate(clip.names):
-            pen = pg.mkPen(color=pg.intColor(j, hues=max(q, 2)), width=2)
+            color = PALETTE[j] if q <= len(PALETTE) else pg.intColor(j, hues=q)
+            pen = pg.mkPen(color=color, width=2)
             pi.plot(x, clip.codes[:, j], pen=pen, name=name, connect="finite")
         pi.setLabel("bottom", "time (s)" if np.isfinite(clip.time_s).all() else "frame")
         pi.addItem(self.cursor, ignoreBounds=True)
