@@ -55,7 +55,7 @@ def bench_encoding(n: int, ref_n: int, repeat: int) -> None:
     encode_frames(Y[:100], U)  # compile / load the numba cache
 
     t_best, t_med, (V, yy, rss) = _best_median(lambda: encode_frames(Y, U), repeat)
-    print(f"   ours (fused kernel, prange): {n / t_best:,.0f} frames/s best, "
+    print(f"   ours (fused kernel, GIL-free threads): {n / t_best:,.0f} frames/s best, "
           f"{n / t_med:,.0f} median of {repeat}  [target >= 1,000,000/s]")
 
     def previous():
