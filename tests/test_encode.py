@@ -183,3 +183,21 @@ def test_video_without_a_face_one_line(trained, capsys, tmp_path):
     code, _, err = dfecs(capsys, "encode", trained["model"], video, "--out", out)
     assert code == 2 and not out.exists()
     assert err.count("\n") == 1 and "blank.avi" in err and "no face" in err
+
+
+def test_kpm_file_input_and_output_checks(trained, capsys, tmp_path):
+    """A KPM NPZ codes as the landmark file it came from; a bad --out fails before any work."""
+    held = trained["held_out"]
+    assert dfecs(capsys, "kpm", held, "--out", tmp_path / "held.npz")[0] == 0
+    from_kpm = dfecs_app.encode(trained["model"], tmp_path / "held.npz")
+    from_csv = dfecs_app.encode(trained["model"], held)
+    names = from_kpm.attrs["au_columns"]
+    np.testing.assert_array_equal(from_kpm[names].to_numpy(), from_csv[names].to_numpy())
+    assert not from_kpm.attrs["recipe_mismatch"]
+    for bad in ("codes.txt", "codes.parquet"):
+        code, _, err = dfecs(capsys, "encode", trained["model"], held, "--out", tmp_path / bad)
+        if bad.endswith(".parquet") and code == 0:  # pyarrow installed: a real Parquet file
+            assert pd.read_parquet(tmp_path / bad).shape[0] == len(from_csv)
+            continue
+        assert code == 2 and err.count("\n") == 1 and bad in err
+        assert not (tmp_path / bad).exists()

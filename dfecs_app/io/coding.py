@@ -532,6 +532,12 @@ def output_format(path: str | os.PathLike) -> str:
         raise InputError(f"--out must end in {', '.join(OUTPUT_SUFFIXES)}", path)
     if Path(path).is_dir():
         raise InputError("is a directory; --out needs a file name", path)
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("Parquet output needs pyarrow (pip install pyarrow); "
+                             "write .csv or .npz instead", path) from None
     return suffix[1:]
 
 
@@ -548,11 +554,6 @@ def write_codes(path: str | os.PathLike, df: pd.DataFrame, meta: dict[str, Any] 
             df.to_csv(fh, index=False, lineterminator="\n")
         return
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise InputError("Parquet output needs pyarrow (pip install pyarrow); "
-                             "write .csv or .npz instead", path) from None
         import io
 
         buf = io.BytesIO()
