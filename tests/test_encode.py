@@ -201,3 +201,11 @@ def test_kpm_file_input_and_output_checks(trained, capsys, tmp_path):
             continue
         assert code == 2 and err.count("\n") == 1 and bad in err
         assert not (tmp_path / bad).exists()
+
+
+def test_preparation_errors_name_the_input(trained, capsys, tmp_path):
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", trained["model"], trained["held_out"],
+                         "--neutral", "999", "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "010.csv" in err and "neutral" in err

@@ -374,8 +374,13 @@ def prepare_input(recipe: Recipe, path: str | os.PathLike, options: EncodeOption
         video = str(path)
     else:
         table, rows = _landmark_table(path, used, options, state, notes)
-    kpm = prepare_table(table, used.with_overrides(reader=reader_options(used, options.format)),
-                        frontalization_dir=options.frontalization_dir, state=state)
+    try:
+        kpm = prepare_table(table, used.with_overrides(reader=reader_options(used, options.format)),
+                            frontalization_dir=options.frontalization_dir, state=state)
+    except InputError as err:
+        if err.path is not None:
+            raise
+        raise InputError(err.message, path, field=err.field) from None  # name the input
     notes.extend(kpm.meta.get("notes", []))
     mismatch = recipe.differences(Recipe.from_dict(kpm.meta["recipe"]))
     rows.kpm_row = _match_rows(rows, kpm)
