@@ -5,8 +5,8 @@ For every sample ``x_i`` (a row of ``X``, missing entries already 0) and AUs ``U
 disjoint blocks of samples: under a loaded machine this scaled better than numba's ``prange``),
 
 * ``c = U x_i`` (q dot products of length f),
-* ``v_i = argmin ½vᵀG v − (c − λ)ᵀv, v ≥ 0`` exactly: a guess of the support by one
-  coordinate sweep from 0, then block principal pivoting (:func:`_bpp_one`, all infeasible
+* ``v_i = argmin ½vᵀG v − (c − λ)ᵀv, v ≥ 0`` exactly: the AUs whose correlation exceeds λ as
+  the first support, then block principal pivoting (:func:`_bpp_one`, all infeasible
   variables exchanged at once) until the KKT conditions hold to ``1e-10`` of the sample's
   scale; on a degenerate support (dependent AUs, e.g. PCA's ``[U, −U]``) the sample takes the
   path of :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver instead (Lawson–Hanson,
@@ -158,7 +158,9 @@ def encode_fused(X, U, G, gidx, lam, V, yy, rss, fallback, max_iter, start,
         for j in range(q):
             v[j] = 0.0
         tol_g = _KKT_TOL * scale
-        _cd_one(Gg, c, lam, v, h, 1, 0.0)
+        # first passive set: the AUs positively correlated with the sample (beyond λ)
+        for j in range(q):
+            v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
         if not _bpp_one(Gg, b, v, passive, act, L, tmp, s_buf, g, tol_g):
             # degenerate support (dependent AUs): the path of core/_cd.py's active-set
             # solver, from its own two-sweep guess
@@ -171,7 +173,7 @@ def encode_fused(X, U, G, gidx, lam, V, yy, rss, fallback, max_iter, start,
                     v[j] = 0.0
                 _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
                              False)
-        if _kkt_one(Gg, b, v, g) > tol_g:
+        if _kkt_one(Gg, b, v, g) > tol_g:  # e.g. an ill-conditioned support
             _cd_one(Gg, c, lam, v, h, max_iter, _FALLBACK_TOL)
             fallback[i] = True
         # residual over present entries: ‖x‖² − 2 vᵀc + vᵀ G v
