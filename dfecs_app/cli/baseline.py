@@ -26,6 +26,7 @@ from pathlib import Path
 from dfecs_app.cli._common import npz_output, progress_bar
 from dfecs_app.core.aumodel import AUModel, data_hash
 from dfecs_app.core.baselines import DEFAULT_APEX_INTENSITY, facs_aus_from_landmarks, pca_aus
+from dfecs_app.core.recipe import Recipe, attach_recipe
 from dfecs_app.errors import InputError
 from dfecs_app.io.au_vectors import read_au_file
 from dfecs_app.io.kpm_file import load_kpm
@@ -78,6 +79,7 @@ def run_pca(args: argparse.Namespace) -> int:
             raise InputError(err.message, args.kpm, field=err.field) from None
         state.report("pca", 1.0, "done", force=True)
     model.meta["training_data"] = str(args.kpm)
+    attach_recipe(model.meta, kpm.meta)
     save_model(args.out, model)
     target = (f"{args.n_components} PCs requested" if args.n_components is not None
               else f"target {args.ve:g} %")
@@ -107,9 +109,12 @@ def _landmarks_model(paths: list[Path], frontalize: bool) -> AUModel:
     apex = {p.stem: q for p, q in zip(paths[1:], pts[1:])}
     if len(apex) != len(paths) - 1:
         raise InputError("apex files must have distinct names (the names become AU names)")
+    recipe = Recipe(frontalize=frontalize,
+                    frontalization=None if weights is None else {"68": weights.sha256})
     return facs_aus_from_landmarks(pts[0], apex, frontalization=weights,
                                    meta={"neutral": str(paths[0]),
-                                         "apex": [str(p) for p in paths[1:]]})
+                                         "apex": [str(p) for p in paths[1:]],
+                                         "recipe": recipe.to_dict()})
 
 
 def run_facs(args: argparse.Namespace) -> int:
@@ -120,6 +125,10 @@ def run_facs(args: argparse.Namespace) -> int:
         model = _landmarks_model(list(args.from_landmarks), not args.no_frontalization)
     else:
         model = read_au_file(args.aus, args.intensity)
+        # AU vectors carry no preparation: the app's default recipe is assumed
+        model.meta.setdefault("recipe", Recipe().to_dict())
+        model.meta.setdefault("recipe_note", "assumed: the AU vectors do not record how "
+                                             "their KPMs were prepared")
     model.meta.setdefault("components_hash", data_hash(model.components))
     save_model(args.out, model)
     print(f"FACS AUs: {model.n_components} AUs ({', '.join(model.names[:4])}"

@@ -23,10 +23,8 @@ import sys
 import numpy as np
 
 from dfecs_app.cli._common import batch_arguments, npz_output, progress_bar
-from dfecs_app.core.geometry import standardized_mask
-from dfecs_app.core.kpm import compute_kpm
 from dfecs_app.core.landmarks import AFFINE_TARGETS_49, AFFINE_TARGETS_68, ANCHOR_CHOICES
-from dfecs_app.errors import InputError, MissingResourceError
+from dfecs_app.errors import InputError
 
 
 def _neutral(value: str) -> str | int:
@@ -85,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dfecs_app.core.recipe import Recipe
     from dfecs_app.io.batch import (
         BatchTask,
         default_jobs,
@@ -93,13 +92,18 @@ def run(args: argparse.Namespace) -> int:
         resolve_scheduler,
         write_manifest,
     )
-    from dfecs_app.io.frontalization_weights import load_frontalization_for
     from dfecs_app.io.kpm_file import save_kpm
+    from dfecs_app.io.prepare import prepare_table, reader_options
     from dfecs_app.io.readers import landmark_files, read_landmark_files
 
     out = npz_output(args.out)
     if args.jobs is not None and args.jobs < 1:
         raise InputError("must be 1 or more", field="--jobs")
+    recipe = Recipe(frontalize=not args.no_frontalize, anchors=args.anchors,
+                    neutral=args.neutral, neutral_per=args.group_by,
+                    reader={"format": args.format})
+    opts = reader_options(recipe)
+    recipe = recipe.with_overrides(reader=opts)
     options = {k: getattr(args, k) for k in ("format", "neutral", "group_by", "no_frontalize",
                                              "anchors", "frontalization_dir", "skip_bad_files")}
     task = BatchTask("kpm", tuple(str(f) for f in landmark_files(args.inputs)), str(out),
@@ -118,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
             return map_ordered(func, items, jobs=jobs, scheduler=scheduler)
 
     with progress_bar("reading") as state:
-        result = read_landmark_files(args.inputs, format=args.format, progress=state,
+        result = read_landmark_files(args.inputs, format=opts["format"], progress=state,
                                      errors="collect" if args.skip_bad_files else "raise",
-                                     map_files=mapper)
+                                     min_confidence=opts["min_confidence"], map_files=mapper)
     table = result.table
     if table is None:
         first = result.errors[0] if result.errors else InputError("no landmark data in the inputs")
@@ -130,18 +134,10 @@ def run(args: argparse.Namespace) -> int:
         raise first
     table.notes.extend(f"skipped: {err}" for err in result.errors)
 
-    weights = None
-    if not args.no_frontalize:
-        try:
-            # only the weights of frames the chosen anchors can register are needed
-            usable = standardized_mask(table.mask, True, args.anchors).any(axis=1)
-            weights = load_frontalization_for(table.mask[usable], directory=args.frontalization_dir)
-        except MissingResourceError as err:
-            raise MissingResourceError(f"frontalization weights unavailable: {err}") from None
-
     with progress_bar("kpm") as state:
-        kpm = compute_kpm(table, neutral=args.neutral, frontalization=weights,
-                          group_by=args.group_by, anchors=args.anchors, state=state)
+        kpm = prepare_table(table, recipe, frontalization_dir=args.frontalization_dir,
+                            state=state)
+    weights = kpm.meta["frontalization"]
     save_kpm(out, kpm)
     write_manifest(task, {"kpms": len(kpm), "frames": len(table)})
 
@@ -152,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         f"  frames read: {len(table)}, dropped: {kpm.meta['n_dropped']}",
         f"  subjects: {n_subjects}, sequences: {n_sequences}, neutral: {args.neutral} per {args.group_by}",
         f"  anchors: {args.anchors}",
-        "  frontalization: " + ("off" if weights is None else ", ".join(f"{k}-point" for k in weights) or "none needed"),
+        "  frontalization: " + ("off" if weights is None
+                               else ", ".join(f"{k}-point" for k in weights) or "none needed"),
         f"  keypoints known: {100.0 * kpm.mask.mean():.1f} %",
     ]
     lines += [f"  note: {note}" for note in kpm.meta["notes"]]

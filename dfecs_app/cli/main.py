@@ -17,7 +17,8 @@ from dfecs_app import __version__
 from dfecs_app.errors import Cancelled, DfecsError
 
 #: Sub-command modules, in the order of ``dfecs --help``.
-COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings", "morph")
+COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings",
+                   "morph", "encode")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from typing import Any
 
 from dfecs_app.cli._common import npz_output, progress_bar
 from dfecs_app.core.landmarks import PART_LABELS, PART_NAMES
+from dfecs_app.core.recipe import attach_recipe
 from dfecs_app.errors import InputError
 
 
@@ -113,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         if err.path is None:  # name the KPM file for data errors found by the model
             err = InputError(err.message, args.kpm, field=err.field)
         raise err from None
-    save_model(out, model.to_au_model())
+    au = model.to_au_model()
+    attach_recipe(au.meta, kpm.meta)
+    save_model(out, au)
     _print_summary(model, out)
     return 0
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfecs_app.core._cd import nn_lasso_gram, single_blas_thread
+from dfecs_app.core._nnls import encode_batch
 from dfecs_app.core.metrics import feature_mask, mask_patterns
 
 
@@ -117,12 +118,65 @@ def encode(
         init = np.asarray(init, dtype=np.float64)
         if init.shape != (X.shape[0], components.shape[0]):
             raise ValueError(f"init must have shape {(X.shape[0], components.shape[0])}")
+    if solver == "active_set" and init is None and n_jobs is None:
+        return encode_frames(X, components, alpha, fmask, max_iter=max_iter)[0]
     with single_blas_thread():
         Xm = X if fmask is None else np.where(fmask, X, 0.0)
         C = Xm @ components.T
         G, gidx = masked_grams(components, fmask)
         return nn_lasso_gram(G, C, alpha / 2.0, init, gidx=gidx if fmask is not None else None,
                              max_iter=max_iter, tol=tol, n_jobs=n_jobs, solver=solver)
+
+
+def encode_frames(
+    X: np.ndarray,
+    components: np.ndarray,
+    alpha: float = 0.0,
+    mask: np.ndarray | None = None,
+    *,
+    max_iter: int = 1000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact codes of eq. 3–4 with each sample's squared norm and residual (one fused pass).
+
+    The default path of :func:`encode` (``solver='active_set'``, no ``init``, no ``n_jobs``):
+    the correlations, the active-set solve and the residual of every sample are computed in
+    one numba kernel on all cores (:mod:`dfecs_app.core._nnls`), never forming ``X Uᵀ``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    components : ndarray, shape (q, n_features)
+    alpha : float
+        α of eq. 3 (≥ 0); 0 is NNLS.
+    mask : ndarray of bool, shape (n_samples, 68) or (n_samples, n_features), optional
+    max_iter : int
+        Coordinate sweeps of the fallback on a degenerate support.
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, q)
+    yy : ndarray, shape (n_samples,)
+        ``‖x‖²`` over present entries.
+    rss : ndarray, shape (n_samples,)
+        ``‖x − codes·components‖²`` over present entries.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
+    components = _check_components(components, X.shape[1])
+    alpha = float(alpha)
+    if not alpha >= 0.0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    fmask = feature_mask(mask, X.shape)
+    Xm = X if fmask is None else np.where(fmask, X, 0.0)
+    G, gidx = masked_grams(components, fmask)
+    if fmask is None:
+        gidx = np.zeros(X.shape[0], dtype=np.int64)
+    with single_blas_thread():
+        codes, yy, rss, _ = encode_batch(Xm, components, G, gidx, alpha / 2.0, max_iter)
+    return codes, yy, rss
 
 
 def reconstruct(codes: np.ndarray, components: np.ndarray) -> np.ndarray:

@@ -85,11 +85,13 @@ class EvaluatePanel(QWidget):
 
     evaluated = Signal(int)
     message = Signal(str)
+    testSetAdded = Signal(str)  # noqa: N815 - Qt signal naming
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self._worker: Worker | None = None
+        self._prep_worker: Worker | None = None
         self._build()
         document.evaluationChanged.connect(self._refresh_sets)
         document.replaced.connect(self._on_replaced)
@@ -105,7 +107,9 @@ class EvaluatePanel(QWidget):
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.sets_list = QListWidget()
-        self.add_set_button = QPushButton("Add test &KPM file…")
+        self.add_set_button = QPushButton("Add test &set…")
+        self.add_set_button.setToolTip("A KPM file, or landmark files or a video prepared with "
+                                       "the model's recipe")
         self.add_set_button.clicked.connect(self.add_test_set_dialog)
         self.remove_set_button = QPushButton("Remove")
         self.remove_set_button.clicked.connect(self.remove_selected_set)
@@ -241,14 +245,21 @@ class EvaluatePanel(QWidget):
         self._refresh_sets()
 
     def add_test_set_dialog(self) -> None:
-        paths = dialogs.open_files(self, "Add test KPM sets", settings.get("projects/last_dir"),
-                                   "KPM files (*.npz);;All files (*)")
+        paths = dialogs.open_files(self, "Add test sets", settings.get("projects/last_dir"),
+                                   "KPM files, landmark files or videos (*.npz *.npy *.csv *.tsv "
+                                   "*.txt *.pts *.mat *.mp4 *.avi *.mov *.mkv *.m4v *.webm);;"
+                                   "All files (*)")
         for p in paths:
             self.add_test_set(p)
 
     def add_test_set(self, path: str | Path, name: str | None = None) -> bool:
-        """Add a KPM file (as written by ``dfecs kpm``) as a test set."""
+        """Add a test set: a KPM file (as written by ``dfecs kpm``) at once, or a landmark file
+        or video prepared with the model's recipe in the worker (:meth:`add_test_input`)."""
+        from dfecs_app.io.coding import input_kind
         from dfecs_app.io.kpm_file import load_kpm
+
+        if input_kind(path) != "kpm":
+            return self.add_test_input(path, name) is not None
 
         try:
             kpm = load_kpm(path)
@@ -259,6 +270,53 @@ class EvaluatePanel(QWidget):
         self.document.add_test_set(name, kpm)
         self.message.emit(f"Test set {name}: {kpm.X.shape[0]} KPMs")
         return True
+
+    def add_test_input(self, path: str | Path, name: str | None = None) -> Worker | None:
+        """Track (video) or read (landmark file) ``path`` and prepare its KPMs with the
+        recipe of the model (or of the project's training KPMs), in the worker; the set is
+        added when done (``testSetAdded``)."""
+        from dfecs_app.core.recipe import Recipe
+        from dfecs_app.io.coding import model_recipe, prepare_input
+
+        if self._prep_worker is not None:
+            dialogs.info(self, "Add test set", "A test set is being prepared; wait for it.")
+            return None
+        kpm = self.document.kpm
+        fallback = Recipe.from_kpm_meta(kpm.meta) if kpm is not None else None
+        try:
+            model = self.document.model
+            if model is None and fallback is None:
+                raise ValueError("train a model (or compute KPMs) first: test data are "
+                                 "prepared with the model's recipe")
+            recipe = fallback if model is None else model_recipe(model, "the project's model",
+                                                                 fallback=fallback)
+        except Exception as err:  # noqa: BLE001
+            dialogs.exception(self, "Preparing the test set", err, traceback.format_exc())
+            return None
+        name = name or Path(path).name.split(".")[0]
+
+        def done(prepared: Any) -> None:
+            self.document.add_test_set(name, prepared.kpm)
+            extra = ("; prepared unlike the model's recipe: " + "; ".join(prepared.mismatch)
+                     if prepared.mismatch else "")
+            self.status.setText(f"Test set {name}: {len(prepared.kpm)} KPMs{extra}")
+            self.message.emit(f"Test set {name}: {len(prepared.kpm)} KPMs from {path}")
+            self.testSetAdded.emit(name)
+
+        def failed(err: BaseException) -> None:
+            w = self._prep_worker
+            self.status.setText(f"Failed: {err}")
+            dialogs.exception(self, "Preparing the test set", err,
+                              w.error_traceback if w is not None else "")
+
+        def finished() -> None:
+            self._prep_worker = None
+
+        self.status.setText(f"Preparing {Path(path).name} with the model's recipe…")
+        self._prep_worker = start_worker(prepare_input, recipe, path, name="preparing test set",
+                                         on_yielded=self._on_progress, on_returned=done,
+                                         on_errored=failed, on_finished=finished)
+        return self._prep_worker
 
     def remove_selected_set(self) -> None:
         row = self.sets_list.currentRow()

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
 
     def _panel_classes(self) -> dict[str, Any]:
         from dfecs_app.gui.au_panel import AUPanel
+        from dfecs_app.gui.code_panel import CodePanel
         from dfecs_app.gui.data_panel import DataPanel
         from dfecs_app.gui.evaluate_panel import EvaluatePanel
         from dfecs_app.gui.neutral_panel import NeutralPanel
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         classes: dict[str, Any] = {
             "data": DataPanel, "neutral": NeutralPanel, "train": TrainPanel, "aus": AUPanel,
             "projected": ProjectedPanel, "evaluate": EvaluatePanel,
+            "code": CodePanel,
         }
         rating = _rating_panel_class()
         if rating is not None:

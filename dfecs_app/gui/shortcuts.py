@@ -46,6 +46,7 @@ PANELS: tuple[tuple[str, str], ...] = (
     ("projected", "&Projected AU images"),
     ("evaluate", "&Evaluate"),
     ("ratings", "&Rating sessions"),
+    ("code", "&Code videos"),
 )
 
 SHORTCUTS: tuple[Shortcut, ...] = (

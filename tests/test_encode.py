@@ -1,0 +1,211 @@
+"""``dfecs encode`` and ``dfecs_app.encode`` end to end on real tracks and the real video."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dfecs_app
+from dfecs_app.cli import main as cli_main
+from dfecs_app.core.recipe import Recipe
+from dfecs_app.io.model_file import load_model, save_model
+from dfecs_app.io.prepare import prepare_kpm
+
+#: Small fixed hyperparameters: training on nine short clips takes seconds.
+PARAMS = json.dumps({
+    "parts": {name: {"k": 2, "alpha": 0.5} for name in
+              ("jaw", "right_brow", "left_brow", "nose", "right_eye", "left_eye", "lips")},
+    "hfm": {"q": 6, "alpha_A": 0.1, "alpha_B": 0.1},
+})
+
+
+def dfecs(capsys, *args):
+    code = cli_main.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def trained(shared_data, tmp_path_factory):
+    """A DFECS model and a PCA model trained on clips 001-009 of news_sample; clip 010 held out."""
+    tmp = tmp_path_factory.mktemp("encode")
+    clips = sorted((shared_data / "tracks" / "news_sample").glob("*.csv"))
+    assert len(clips) == 10
+    train = tmp / "train"
+    train.mkdir()
+    for c in clips[:9]:
+        shutil.copy(c, train / c.name)
+    assert cli_main.main(["kpm", str(train), "--out", str(tmp / "train.npz")]) == 0
+    assert cli_main.main(["train", str(tmp / "train.npz"), "--params", PARAMS, "--seed", "0",
+                          "--out", str(tmp / "dfecs.npz")]) == 0
+    assert cli_main.main(["baseline", "pca", str(tmp / "train.npz"), "--ve", "90",
+                          "--out", str(tmp / "pca.npz")]) == 0
+    return {"dir": tmp, "model": tmp / "dfecs.npz", "pca": tmp / "pca.npz", "held_out": clips[9]}
+
+
+def test_models_carry_the_recipe_of_their_kpms(trained):
+    for name in ("model", "pca"):
+        recipe = Recipe.from_dict(load_model(trained[name]).meta["recipe"])
+        assert recipe.frontalize and recipe.anchors == "auto"
+        assert recipe.neutral == "first" and recipe.neutral_per == "sequence"
+        sha = "4f5ad9ebadf11a0e29235b50483e83344b545b1481cd9725ca36adcc5821a160"
+        assert recipe.frontalization == {"68": sha}
+
+
+@pytest.mark.parametrize("which", ["model", "pca"])
+def test_held_out_clip_matches_evaluate(trained, capsys, which):
+    """Per-frame VE and reconstruction agree with `dfecs evaluate` on the same clip."""
+    tmp, held = trained["dir"], trained["held_out"]
+    model_path = trained[which]
+    out = tmp / f"codes_{which}.csv"
+    code, stdout, err = dfecs(capsys, "encode", model_path, held, "--out", out)
+    assert code == 0, err
+    assert "recipe" not in err
+    assert dfecs(capsys, "kpm", held, "--out", tmp / "held.npz")[0] == 0
+    code, stdout, _ = dfecs(capsys, "evaluate", model_path, tmp / "held.npz", "--json")
+    ev = json.loads(stdout)
+
+    df = pd.read_csv(out)
+    model = load_model(model_path)
+    assert list(df.columns[4:4 + model.n_components]) == model.names
+    assert len(df) == ev["n_samples"] and (df["no_face"] == 0).all()
+    assert df["recipe_mismatch"].isna().all()
+    # mean of per-frame VE = Evaluate's mean per-sample VE at k = q; pooled from the residuals
+    assert abs(df["ve"].mean() - ev["ve_vs_k"][-1][1]) < 1e-9
+    codes = df[model.names].to_numpy()
+    kpm, _ = prepare_kpm(held, Recipe.from_dict(model.meta["recipe"]))
+    np.testing.assert_array_equal(kpm.frame, df["frame"].to_numpy())
+    resid = kpm.X - codes @ model.components
+    rss = np.einsum("ij,ij->i", resid, resid)
+    np.testing.assert_allclose(df["recon_error"], rss, rtol=1e-9, atol=1e-9)
+    yy = np.einsum("ij,ij->i", kpm.X, kpm.X)
+    assert abs(100 * (1 - rss.sum() / yy.sum()) - ev["ve"]) < 1e-9
+    # the KPMs `dfecs kpm` wrote are those the recipe prepares
+    from dfecs_app.io.kpm_file import load_kpm
+
+    np.testing.assert_array_equal(load_kpm(tmp / "held.npz").X, kpm.X)
+
+
+def test_max_active_and_alpha_are_evaluates_encoders(trained, capsys):
+    tmp, held, model_path = trained["dir"], trained["held_out"], trained["model"]
+    assert dfecs(capsys, "kpm", held, "--out", tmp / "held.npz")[0] == 0
+    ev = json.loads(dfecs(capsys, "evaluate", model_path, tmp / "held.npz", "--json")[1])
+    names = load_model(model_path).names
+    df = dfecs_app.encode(model_path, held, max_active=2)
+    assert ((df[names] > 0).sum(axis=1) <= 2).all()
+    assert abs(df["ve"].mean() - dict(ev["ve_vs_k"])[2]) < 1e-9
+    ev_a = json.loads(dfecs(capsys, "evaluate", model_path, tmp / "held.npz", "--alpha", "50",
+                            "--json")[1])
+    df_a = dfecs_app.encode(model_path, [held], alpha=50.0)
+    yy = df_a["recon_error"] / (1 - df_a["ve"] / 100)
+    pooled = 100 * (1 - df_a["recon_error"].sum() / yy.fillna(0).sum())
+    assert abs(pooled - ev_a["ve"]) < 1e-6
+    assert (df_a[names].to_numpy() <= df[names].to_numpy().max() * 10).all()
+
+
+def test_video_equals_track_then_encode(trained, shared_data, capsys, tmp_path):
+    video = shared_data / "videos" / "single_face.mp4"
+    model = trained["model"]
+    assert dfecs(capsys, "track", video, "--out", tmp_path / "single_face.csv")[0] == 0
+    code, _, err = dfecs(capsys, "encode", model, video, "--out", tmp_path / "from_video.csv")
+    assert code == 0, err
+    code, _, err = dfecs(capsys, "encode", model, tmp_path / "single_face.csv",
+                         "--out", tmp_path / "from_csv.npz")
+    assert code == 0, err
+    a = pd.read_csv(tmp_path / "from_video.csv")
+    b = np.load(tmp_path / "from_csv.npz", allow_pickle=False)
+    assert len(a) == 72 and a["time_s"].notna().all()
+    np.testing.assert_allclose(a["time_s"], b["time_s"], atol=1e-4)
+    names = list(b["au_names"])
+    np.testing.assert_allclose(a[names].to_numpy(), b["codes"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(a["no_face"].to_numpy(), b["no_face"].astype(int))
+    assert a[names].to_numpy().max() > 0  # the smile is coded
+
+
+def test_forced_preparation_is_flagged(trained, capsys, tmp_path):
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", trained["model"], trained["held_out"],
+                         "--no-frontalize", "--out", out)
+    assert code == 0
+    assert "warning" in err and "frontalize: model on, data off" in err
+    df = pd.read_csv(out)
+    assert (df["recipe_mismatch"] == "frontalize: model on, data off").all()
+
+
+def test_api_equals_cli(trained, capsys, tmp_path):
+    out = tmp_path / "codes.csv"
+    assert dfecs(capsys, "encode", trained["model"], trained["held_out"], "--out", out)[0] == 0
+    api = dfecs_app.encode(load_model(trained["model"]), [trained["held_out"]])
+    cli = pd.read_csv(out, dtype={"subject": str, "sequence": str})
+    pd.testing.assert_frame_equal(api.drop(columns="recipe_mismatch"),
+                                  cli.drop(columns="recipe_mismatch"), check_dtype=False)
+
+
+def test_model_without_recipe_one_line_nothing_written(trained, capsys, tmp_path):
+    old = load_model(trained["model"])
+    del old.meta["recipe"]
+    save_model(tmp_path / "old.npz", old)
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", tmp_path / "old.npz", trained["held_out"],
+                         "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "old.npz" in err and "recipe" in err
+    # the training KPM file supplies it
+    code, _, err = dfecs(capsys, "encode", tmp_path / "old.npz", trained["held_out"],
+                         "--recipe-from", trained["dir"] / "train.npz", "--out", out)
+    assert code == 0 and out.exists()
+
+
+def test_truncated_landmark_file_one_line_nothing_written(trained, capsys, tmp_path):
+    text = trained["held_out"].read_text()
+    bad = tmp_path / "cut.csv"
+    bad.write_text(text[: len(text) // 2])  # ends inside a row
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", trained["model"], trained["held_out"], bad,
+                         "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "cut.csv" in err
+
+
+def test_video_without_a_face_one_line(trained, capsys, tmp_path):
+    import cv2
+
+    video = tmp_path / "blank.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for k in range(5):
+        writer.write(np.full((120, 160, 3), 40 * k, dtype=np.uint8))
+    writer.release()
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", trained["model"], video, "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "blank.avi" in err and "no face" in err
+
+
+def test_kpm_file_input_and_output_checks(trained, capsys, tmp_path):
+    """A KPM NPZ codes as the landmark file it came from; a bad --out fails before any work."""
+    held = trained["held_out"]
+    assert dfecs(capsys, "kpm", held, "--out", tmp_path / "held.npz")[0] == 0
+    from_kpm = dfecs_app.encode(trained["model"], tmp_path / "held.npz")
+    from_csv = dfecs_app.encode(trained["model"], held)
+    names = from_kpm.attrs["au_columns"]
+    np.testing.assert_array_equal(from_kpm[names].to_numpy(), from_csv[names].to_numpy())
+    assert not from_kpm.attrs["recipe_mismatch"]
+    for bad in ("codes.txt", "codes.parquet"):
+        code, _, err = dfecs(capsys, "encode", trained["model"], held, "--out", tmp_path / bad)
+        if bad.endswith(".parquet") and code == 0:  # pyarrow installed: a real Parquet file
+            assert pd.read_parquet(tmp_path / bad).shape[0] == len(from_csv)
+            continue
+        assert code == 2 and err.count("\n") == 1 and bad in err
+        assert not (tmp_path / bad).exists()
+
+
+def test_preparation_errors_name_the_input(trained, capsys, tmp_path):
+    out = tmp_path / "codes.csv"
+    code, _, err = dfecs(capsys, "encode", trained["model"], trained["held_out"],
+                         "--neutral", "999", "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "010.csv" in err and "neutral" in err
