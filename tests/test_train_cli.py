@@ -34,7 +34,8 @@ def test_train_synthetic_end_to_end(kpm_file, tmp_path, capsys):
     out = tmp_path / "model.npz"
     assert main(["train", str(kpm_file), "--seed", "0", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "lips" in text and "HFM" in text and "VE(train)" in text
+    assert "lips" in text and "HFM" in text
+    assert "VE of U·A·B (FFM fit)" in text and "VE of NNLS encoding, pooled" in text
     model = load_model(out)
     assert model.kind == "dfecs" and model.names[0] == "AU 1"
     hp = model.meta["hyperparameters"]

@@ -423,3 +423,23 @@ def hyperparameter_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
                  "alpha_B": h["alpha_B"], "ve": h.get("ve"), "reached": h.get("reached"),
                  "n_fits": h.get("n_fits"), "note": ""})
     return rows
+
+
+def au_stats_lines(meta: dict[str, Any], j: int) -> list[str]:
+    """One line per ``meta["au_stats"]`` figure of AU ``j`` (model order), with its definition.
+
+    Empty when the model has no per-AU figures (older files, baselines).
+    """
+    stats = meta.get("au_stats") or {}
+    try:
+        share = float(stats["ve_share"][j])
+        active = float(stats["active_fraction"][j])
+        mean = float(stats["mean_activation"][j])
+        p95 = float(stats["p95_activation"][j])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return []
+    d = AU_STATS_DEFINITION
+    return [f"VE share {100 * share:.1f} %: {d['ve_share']}",
+            f"active in {100 * active:.0f} % of frames: {d['active_fraction']}",
+            f"mean activation {mean:.3g}: {d['mean_activation']}",
+            f"p95 activation {p95:.3g}: {d['p95_activation']}"]
