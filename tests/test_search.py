@@ -134,6 +134,11 @@ def test_ffm_conventions_explicit_params_and_model(small):
     share = m.au_stats_["ve_share"]
     assert np.all(np.diff(share) <= 0)
     assert 100 * share.sum() == pytest.approx(m.ve_nnls_train_, abs=1e-6)
+    # transform defaults to NNLS (eq. 3 at alpha = 0), not the HFM's alpha_B
+    from dfecs_app.core.encoding import encode
+
+    np.testing.assert_allclose(m.transform(X), encode(X, m.components_, 0.0))
+    assert not np.allclose(m.transform(X), encode(X, m.components_, 50.0))
     again = FullFaceModel(parts=params, hfm={"q": 8, "alpha_A": 0.1, "alpha_B": 0.1},
                           random_state=3).fit(X)
     np.testing.assert_array_equal(m.components_, again.components_)

@@ -28,6 +28,8 @@ and its loss has the ½. Passing the paper's ``α_A = 5`` as is would zero ``A``
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
@@ -35,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from dfecs_app.core._cd import kkt_violation, nn_lasso_gram, single_blas_thread
 
+_SKLEARN_LOCK = threading.Lock()
 #: Coordinate sweeps per half-step during the alternation, and for ``transform``.
 INNER_SWEEPS = 3
 FINAL_TOL = 1e-8
@@ -188,7 +191,8 @@ def sklearn_start(V: np.ndarray, q: int, alpha_A: float,
     nmf = NMF(q, init="nndsvda", solver="cd", beta_loss="frobenius", l1_ratio=1.0,
               alpha_W=alpha_A / (2 * m), alpha_H=alpha_B / (2 * k), max_iter=1000,
               random_state=0)
-    with warnings.catch_warnings():
+    # warning filters are process-wide: one start at a time may change them
+    with _SKLEARN_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         A = nmf.fit_transform(np.ascontiguousarray(V.T))
     return np.ascontiguousarray(nmf.components_.T), np.ascontiguousarray(A.T)
