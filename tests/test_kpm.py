@@ -140,9 +140,13 @@ def test_single_frame_sequences_are_reported(track):
         L.LandmarkTable.from_frames(track[:1], subject="a", sequence="x", source="a.pts"),
         L.LandmarkTable.from_frames(track[1:9], subject="b", sequence="y", source="b.csv"),
     ])
-    kpm = compute_kpm(table)
+    kpm = compute_kpm(table, group_by="sequence")
     assert np.all(kpm.X[0] == 0)
     assert "1 sequence(s) have a single frame: their KPMs are all zero" in kpm.meta["notes"]
+    # the default groups by subject (§2.2)
+    default = compute_kpm(table)
+    assert default.meta["options"]["group_by"] == "subject"
+    assert "1 subject(s) have a single frame: their KPMs are all zero" in default.meta["notes"]
 
 
 def test_neutral_first_is_the_smallest_frame_id_not_the_first_row(track):

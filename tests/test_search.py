@@ -26,22 +26,28 @@ def test_alpha_grid_is_the_papers():
     assert ALPHAS == (5.0, 4.5, 4.0, 3.5, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5)
 
 
-def test_fast_search_picks_the_literal_settings(small):
+def test_exact_search_picks_the_literal_settings(small):
     X = small[0]
-    fast = run_search(X, beta=0.05, mode="fast", hfm=(6, 0.5, 0.5), random_state=0)
-    literal = run_search(X, beta=0.05, mode="literal", hfm=(6, 0.5, 0.5), random_state=0)
+    exact = run_search(X, beta=0.05, mode="exact", random_state=0)
+    literal = run_search(X, beta=0.05, mode="literal", random_state=0)
     for name in PART_NAMES:
-        f, lit = fast.parts[name], literal.parts[name]
-        assert (f.k, f.alpha) == (lit.k, lit.alpha), name
-        assert f.reached and f.ve >= 97.5
-    assert sum(p.n_fits for p in fast.parts.values()) < sum(p.n_fits for p in literal.parts.values()) / 2
-    # HFM: same (q, alpha_A, alpha_B) with the parts fixed at the chosen settings
-    parts = {n: (c.k, c.alpha) for n, c in fast.parts.items()}
-    hf = run_search(X, beta=0.1, mode="fast", parts=parts, random_state=0).hfm
-    hl = run_search(X, beta=0.1, mode="literal", parts=parts, random_state=0).hfm
-    assert (hf.q, hf.alpha_A, hf.alpha_B) == (hl.q, hl.alpha_A, hl.alpha_B)
-    assert hf.ve == pytest.approx(hl.ve) and hf.ve >= 90.0
-    assert hf.n_fits < hl.n_fits / 20
+        e, lit = exact.parts[name], literal.parts[name]
+        assert (e.k, e.alpha) == (lit.k, lit.alpha), name
+        assert e.reached and e.ve >= 97.5
+    he, hl = exact.hfm, literal.hfm
+    assert (he.q, he.alpha_A, he.alpha_B) == (hl.q, hl.alpha_A, hl.alpha_B)
+    assert he.ve == pytest.approx(hl.ve) and he.ve >= 95.0
+    assert exact.n_fits < literal.n_fits / 3
+    # the chosen fits are tight: KKT residuals of both HFM factors are small
+    assert max(he.kkt_A, he.kkt_B) < 1e-3 and he.n_starts == 4
+
+
+def test_heuristic_is_the_old_fast_search(small):
+    X = small[0]
+    h = run_search(X, beta=0.05, mode="fast", random_state=0)
+    assert h.mode == "heuristic" and h.hfm.reached
+    with pytest.raises(ValueError, match="strategy"):
+        run_search(X, mode="quick")
 
 
 def test_literal_stopping_rule_is_first_in_grid_order(small):
@@ -59,7 +65,7 @@ def test_literal_stopping_rule_is_first_in_grid_order(small):
 
 def test_unreachable_target_keeps_the_best(small):
     X = small[0]
-    pc = search_part(X, None, "nose", 100.5, mode="fast", seed=0)
+    pc = search_part(X, None, "nose", 100.5, mode="exact", seed=0)
     assert not pc.reached
     assert pc.k == len(PART_FEATURES["nose"])  # largest k at the smallest alpha is the best
     assert pc.alpha == 0.5
@@ -124,7 +130,15 @@ def test_ffm_conventions_explicit_params_and_model(small):
     assert (hp["hfm"]["q"], hp["hfm"]["alpha_A"], hp["hfm"]["alpha_B"]) == (8, 0.1, 0.1)
     assert m.components_.shape == (m.n_components_, 136) and m.A_.shape[0] == 14
     np.testing.assert_allclose(m.components_, (m.U_.T @ m.A_).T)
-    assert np.all(np.diff(m.usage_) <= 0)
+    # AUs by decreasing share of the training VE; the shares add up to the pooled NNLS VE
+    share = m.au_stats_["ve_share"]
+    assert np.all(np.diff(share) <= 0)
+    assert 100 * share.sum() == pytest.approx(m.ve_nnls_train_, abs=1e-6)
+    # transform defaults to NNLS (eq. 3 at alpha = 0), not the HFM's alpha_B
+    from dfecs_app.core.encoding import encode
+
+    np.testing.assert_allclose(m.transform(X), encode(X, m.components_, 0.0))
+    assert not np.allclose(m.transform(X), encode(X, m.components_, 50.0))
     again = FullFaceModel(parts=params, hfm={"q": 8, "alpha_A": 0.1, "alpha_B": 0.1},
                           random_state=3).fit(X)
     np.testing.assert_array_equal(m.components_, again.components_)

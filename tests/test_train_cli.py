@@ -34,7 +34,8 @@ def test_train_synthetic_end_to_end(kpm_file, tmp_path, capsys):
     out = tmp_path / "model.npz"
     assert main(["train", str(kpm_file), "--seed", "0", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "lips" in text and "HFM" in text and "VE(train)" in text
+    assert "lips" in text and "HFM" in text
+    assert "VE of U·A·B (FFM fit)" in text and "VE of NNLS encoding, pooled" in text
     model = load_model(out)
     assert model.kind == "dfecs" and model.names[0] == "AU 1"
     hp = model.meta["hyperparameters"]
@@ -113,3 +114,30 @@ def test_train_on_real_tracks_and_held_out_subject(shared_data, tmp_path, capsys
     pca = pca_aus(data.X[~held], ve=95.0)
     ve_pca = variance_explained(Y, encode(Y, pca.components, 0.0) @ pca.components)
     assert ve_test > 90.0 and ve_test > ve_pca - 3.0
+
+
+def test_train_json_table_strategy_and_small_data_warning(tmp_path, capsys):
+    X, mask, _, _ = make_kpm_dataset(150, random_state=4, noise=0.5)
+    kpm = _write_kpm(tmp_path / "small.npz", X, mask)
+    out = tmp_path / "m.npz"
+    assert main(["train", str(kpm), "--strategy", "heuristic", "--json", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["strategy"] == "heuristic"
+    table = summary["table"]
+    assert [r["model"] for r in table] == ["PFM"] * 7 + ["HFM"]
+    model = load_model(out)
+    hfm = model.meta["hyperparameters"]["hfm"]
+    assert (table[-1]["k"], table[-1]["alpha"], table[-1]["alpha_B"]) == (
+        hfm["q"], hfm["alpha_A"], hfm["alpha_B"])
+    assert summary["ve"]["ffm_reconstruction"] == pytest.approx(model.meta["ve_train"])
+    stats = summary["au_stats"]
+    assert len(stats["ve_share"]) == model.n_components
+    assert 100 * sum(stats["ve_share"]) == pytest.approx(summary["ve"]["nnls_pooled"], abs=1e-6)
+    assert np.all(np.diff(stats["ve_share"]) <= 0)
+    # 150 frames of one subject: both small-data warnings, in the JSON and on stderr
+    assert len(summary["warnings"]) == 2 and "warning: only 150 training frames" in captured.err
+    # the model encodes with NNLS by default: its codes reproduce the pooled NNLS VE
+    codes = encode(X, model.components, 0.0, mask)
+    assert variance_explained(X, codes @ model.components, mask) == pytest.approx(
+        summary["ve"]["nnls_pooled"])

@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Read landmark tracks (CK+, DISFA, BP4D, OpenFace, py-feat, 300-W .pts, generic CSV, "
             "NPY/NPZ, `dfecs track` output), apply the geometric corrections of the paper "
             "(frontalization, affine and per-part similarity registration) and write the KPM "
-            "matrix: every frame minus its sequence's (or subject's) neutral frame."
+            "matrix: every frame minus its subject's (or, with --neutral-per sequence, its "
+            "sequence's) neutral frame."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="landmark files or folders")
@@ -59,8 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--neutral", type=_neutral, default="first", metavar="first|auto|N",
                    help="neutral frame per group: the first frame (default), the least "
                         "expressive one (auto), or frame number N")
-    p.add_argument("--group-by", choices=("sequence", "subject"), default="sequence",
-                   help="the unit sharing one neutral frame (default: sequence)")
+    p.add_argument("--neutral-per", "--group-by", dest="group_by",
+                   choices=("subject", "sequence"), default="subject",
+                   help="the unit sharing one neutral frame: subject (default; the paper's "
+                        "§2.2 rule, all sequences of a subject measured from one neutral "
+                        "frame) or sequence (each sequence from its own)")
     p.add_argument("--no-frontalize", action="store_true",
                    help="skip the landmark frontalization step")
     jaw, eyes = (", ".join(map(str, t)) for t in (AFFINE_TARGETS_68, AFFINE_TARGETS_49))

@@ -28,13 +28,16 @@ and its loss has the ½. Passing the paper's ``α_A = 5`` as is would zero ``A``
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from dfecs_app.core._cd import nn_lasso_gram, single_blas_thread
+from dfecs_app.core._cd import kkt_violation, nn_lasso_gram, single_blas_thread
 
+_SKLEARN_LOCK = threading.Lock()
 #: Coordinate sweeps per half-step during the alternation, and for ``transform``.
 INNER_SWEEPS = 3
 FINAL_TOL = 1e-8
@@ -158,6 +161,115 @@ def factorize(
             break
         prev = cost
     return W, H, float(cost), n_iter
+
+
+def random_init(V: np.ndarray, q: int, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``init='random'``: ``sqrt(mean(V) / q) · |N(0, 1)|`` entries.
+
+    Returns ``W`` (n, q) and ``H`` (q, k).
+    """
+    n, k = V.shape
+    avg = np.sqrt(max(float(V.mean()), 1e-12) / q)
+    H = avg * np.abs(rng.standard_normal((q, k)))
+    W = avg * np.abs(rng.standard_normal((n, q)))
+    return W, H
+
+
+def sklearn_start(V: np.ndarray, q: int, alpha_A: float,
+                  alpha_B: float) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's NMF of eq. 2 under the README's mapping, as a start ``(W, H)``.
+
+    ``NMF(init='nndsvda', solver='cd', l1_ratio=1, alpha_W=α_A/(2m), alpha_H=α_B/(2k))`` on
+    ``Vᵀ`` (k × m); its ``W`` is ``A = Hᵀ`` and its ``H`` is ``B = Wᵀ``.
+    """
+    import warnings
+
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+
+    m, k = V.shape
+    nmf = NMF(q, init="nndsvda", solver="cd", beta_loss="frobenius", l1_ratio=1.0,
+              alpha_W=alpha_A / (2 * m), alpha_H=alpha_B / (2 * k), max_iter=1000,
+              random_state=0)
+    # warning filters are process-wide: one start at a time may change them
+    with _SKLEARN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        A = nmf.fit_transform(np.ascontiguousarray(V.T))
+    return np.ascontiguousarray(nmf.components_.T), np.ascontiguousarray(A.T)
+
+
+def multi_start_factorize(
+    V: np.ndarray,
+    q: int,
+    alpha_A: float,
+    alpha_B: float,
+    *,
+    n_random: int = 2,
+    W_init: np.ndarray | None = None,
+    H_init: np.ndarray | None = None,
+    start_tol: float = 1e-4,
+    tol: float = 1e-7,
+    max_iter: int = 2000,
+    seed: int | tuple[int, ...] = 0,
+) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Eq. 2 from several starts; the start with the smallest objective is refined.
+
+    Starts: ``(W_init, H_init)`` when given (e.g. a loose NNDSVDa fit), else NNDSVDa;
+    scikit-learn's own NMF solution of the same problem (:func:`sklearn_start`, the solver the
+    authors called); then ``n_random`` random starts (:func:`random_init`, the authors' NMF
+    used random starts) drawn from ``np.random.SeedSequence(seed)``. Every start runs to
+    ``start_tol``; the one with the smallest eq. 2 objective is continued to ``tol`` (at most
+    ``max_iter`` iterations) and returned. Each iteration of :func:`factorize` decreases
+    eq. 2, so the result is never worse than scikit-learn's fit.
+
+    Returns
+    -------
+    W : ndarray, shape (n, q)
+    H : ndarray, shape (q, k)
+    cost : float
+        Eq. 2 at ``(W, H)``.
+    n_starts : int
+    """
+    ss = np.random.SeedSequence([int(s) % (2**32) for s in np.atleast_1d(seed)])
+    if W_init is not None and H_init is not None:
+        W, H = np.array(W_init, dtype=np.float64), np.array(H_init, dtype=np.float64)
+        best = (W, H, eq2_objective(V, W, H, alpha_A, alpha_B))
+    else:
+        best = factorize(V, q, alpha_A, alpha_B, tol=start_tol)[:3]
+    W0, H0 = sklearn_start(V, q, alpha_A, alpha_B)
+    out = factorize(V, q, alpha_A, alpha_B, W_init=W0, H_init=H0, tol=start_tol)
+    if out[2] < best[2]:
+        best = out[:3]
+    for child in ss.spawn(int(n_random)):
+        W0, H0 = random_init(V, q, np.random.RandomState(np.random.MT19937(child)))
+        out = factorize(V, q, alpha_A, alpha_B, W_init=W0, H_init=H0, tol=start_tol)
+        if out[2] < best[2]:
+            best = out[:3]
+    W, H, cost, _ = factorize(V, q, alpha_A, alpha_B, W_init=best[0], H_init=best[1], tol=tol,
+                              max_iter=max_iter)
+    return W, H, cost, 2 + int(n_random)
+
+
+def hfm_kkt(V: np.ndarray, W: np.ndarray, H: np.ndarray, alpha_A: float,
+            alpha_B: float) -> tuple[float, float]:
+    """Largest relative KKT violations of eq. 2 for the components and the codes.
+
+    With the ½-loss form (``λ_A = α_A/2``, ``λ_B = α_B/2``, scikit-learn's ``alpha_W · m``
+    and ``alpha_H · k`` under the README's mapping), each factor given the other is a
+    non-negative lasso; :func:`dfecs_app.core._cd.kkt_violation` measures, per row, the
+    largest ``|g_j|`` over positive entries and ``max(g_j, 0)`` over zero entries of
+    ``g = c − λ − G v``, relative to ``max(max_j |c_j|, λ)``.
+
+    Returns
+    -------
+    kkt_A : float
+        Components ``H = Aᵀ`` (q, k), i.e. the columns of ``A``.
+    kkt_B : float
+        Codes ``W = Bᵀ`` (n, q).
+    """
+    kb = kkt_violation(H @ H.T, V @ H.T, alpha_B / 2.0, W)
+    ka = kkt_violation(W.T @ W, V.T @ W, alpha_A / 2.0, H.T)
+    return float(ka.max(initial=0.0)), float(kb.max(initial=0.0))
 
 
 class HierarchicalFaceModel(TransformerMixin, BaseEstimator):

@@ -1,15 +1,18 @@
 """Keypoint Motion (KPM) vectors of §2.2: standardized frame minus the standardized neutral frame.
 
 A KPM row is ``[x0..x67, y0..y67]`` (``landmarks.points_to_vec``) in the units of the authors'
-registration targets (jaw anchors 800 apart). Per group (a sequence, or a subject with all of
-its sequences) the standardized neutral frame is subtracted from every standardized frame of
+registration targets (jaw anchors 800 apart). Per group — by default a subject with all of its
+sequences, as §2.2 defines KPMs ("the neutral frame ... of the same subject"); optionally each
+sequence on its own (``group_by="sequence"``, e.g. when a subject's sessions differ in camera
+or tracker) — the standardized neutral frame is subtracted from every standardized frame of
 the group, the neutral frame itself included (a zero row). A point missing in a frame, or in
 its group's neutral frame, is 0 in ``X`` and False in ``mask``.
 
 Choosing the neutral frame
 --------------------------
 ``"first"``
-    The frame with the smallest frame id of the group (CK+ convention: sequences start neutral).
+    The frame with the smallest frame id of the group (CK+ convention: sequences start neutral;
+    per subject, ties between sequences go to the first in table order).
 ``int N``
     The frame whose id is ``N`` (with ``group_by="subject"``: the first such row of the
     subject, in table order).
@@ -176,7 +179,7 @@ def compute_kpm(
     *,
     neutral: NeutralRule = "first",
     frontalization: FrontalizationLike | None = None,
-    group_by: str = "sequence",
+    group_by: str = "subject",
     neutral_overrides: Mapping[tuple[str, str], int] | None = None,
     anchors: str = "auto",
     state: TaskState | None = None,
@@ -191,8 +194,8 @@ def compute_kpm(
         How each group's neutral frame is chosen (module docstring).
     frontalization : FrontalizationWeights or several, optional
         Weights for the layouts present (see ``geometry``); None skips frontalization.
-    group_by : {'sequence', 'subject'}
-        The unit that shares one neutral frame.
+    group_by : {'subject', 'sequence'}
+        The unit that shares one neutral frame (default: subject, the paper's §2.2 rule).
     neutral_overrides : dict {(subject, sequence): frame id}, optional
         Explicit neutral frames; each names the frame, and so the group that contains it.
     anchors : {'auto', 'jaw', 'eyes'}

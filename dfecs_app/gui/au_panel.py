@@ -1,4 +1,7 @@
-"""AUs panel: one KPM arrow plot per learned AU, sorted by usage, and a large view.
+"""AUs panel: one KPM arrow plot per learned AU, in the model's order, and a large view.
+
+DFECS models are ordered by each AU's share of the training VE (``meta["au_stats"]``); its
+figures show in each title and, with their definitions, on hover.
 
 Each small plot shows the neutral keypoints (red), the keypoints moved by the AU (green),
 arrows between and the face outline (Fig. 3 / SI Fig. 1 style). One intensity, shared with
@@ -36,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.ffm import au_stats_lines
 from dfecs_app.core.projection import au_displacements
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
@@ -291,8 +295,11 @@ class AUPanel(QWidget):
                 self.grid.addItem(vb, row=2 * r + 1, col=c)
                 self.cells.append((vb, FaceItems(vb, point_size=3.5), label))
             self._grid_shape = shape
-        for (_, _, label), comp in zip(self.cells, self.order):
+        for (vb, _, label), comp in zip(self.cells, self.order):
             label.setText(self._title(int(comp)), size="10pt", color="#202020")
+            tip = "\n".join(au_stats_lines(model.meta, int(comp)))
+            vb.setToolTip(tip)
+            label.setToolTip(tip)
         self.grid.setMinimumHeight(nrows * CELL_HEIGHT)
         self.current = int(self.order[0]) if len(self.order) else None
         self.redraw()
@@ -303,6 +310,9 @@ class AUPanel(QWidget):
     def _title(self, comp: int) -> str:
         model = self.document.model
         name = model.names[comp] if model is not None else f"Component {comp + 1}"
+        shares = (model.meta.get("au_stats") or {}).get("ve_share") if model is not None else None
+        if shares is not None and comp < len(shares):
+            return f"{name} · {100 * float(shares[comp]):.1f} % of VE"
         if self.usage is not None:
             return f"{name} · usage {self.usage[comp]:.3g}"
         return name
@@ -354,6 +364,7 @@ class AUPanel(QWidget):
         self.selected.emit(comp)
 
     def _draw_large(self, comp: int) -> None:
+        self.large_title.setToolTip("\n".join(au_stats_lines(self.document.model.meta, comp)))
         base, moved = self.moved_face(comp)
         self.large_face.set_face(base, moved=moved)
         self.large_plot.getPlotItem().autoRange(padding=0.05)

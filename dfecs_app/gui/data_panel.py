@@ -217,12 +217,14 @@ class DataPanel(QWidget):
         self.neutral_combo = QComboBox()
         for key, text in NEUTRAL_RULES:
             self.neutral_combo.addItem(text, key)
-        self.neutral_combo.setToolTip("How each sequence's neutral frame is chosen")
+        self.neutral_combo.setToolTip("How each subject's neutral frame is chosen (all its "
+                                      "sequences share it, §2.2; `dfecs kpm --neutral-per "
+                                      "sequence` gives each sequence its own)")
         self.neutral_combo.activated.connect(
             lambda i: self.document.set_neutral_rule(self.neutral_combo.itemData(i)))
         self.pick_button = QPushButton("Use this frame as &neutral")
         self.pick_button.setEnabled(False)
-        self.pick_button.setToolTip("Pick the shown frame as the neutral of its sequence")
+        self.pick_button.setToolTip("Pick the shown frame as the neutral of its subject")
         self.pick_button.clicked.connect(self.use_current_frame_as_neutral)
         self.unpick_button = QPushButton("Use the rule")
         self.unpick_button.setEnabled(False)

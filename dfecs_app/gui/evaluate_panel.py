@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.progress import Progress
+from dfecs_app.core.ve_labels import VE_FFM, VE_MEAN, VE_MEAN_HELP, VE_NNLS, VE_NNLS_HELP
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
 from dfecs_app.gui.export import save_csv
@@ -169,7 +170,7 @@ class EvaluatePanel(QWidget):
             pi.setLogMode(x=True, y=False)
             pi.showGrid(x=True, y=True, alpha=0.3)
             pi.setLabel("bottom", xlabel)
-            pi.setLabel("left", "mean per-sample VE (%)")
+            pi.setLabel("left", f"{VE_MEAN} (%)")
             pi.addLegend(offset=(-10, -10))
         self.hints = [pg.TextItem("", color=(110, 110, 110), anchor=(0.5, 0.5))
                       for _ in range(2)]
@@ -190,9 +191,9 @@ class EvaluatePanel(QWidget):
         rl = QVBoxLayout(right)
         rl.addLayout(crow)
         rl.addLayout(plots, 3)
-        note = QLabel("Curves: mean of per-sample VE, as the paper's Fig. 5/7 (samples with little "
-                      "motion weigh as much as apexes). Table: VE pooled over all samples, "
-                      "100·(1 − ‖Y − Ŷ‖²/‖Y‖²) of §3.4, with the unpenalised (NNLS) encoding.")
+        note = QLabel(f"Curves: {VE_MEAN} — {VE_MEAN_HELP}. Table: {VE_NNLS} — {VE_NNLS_HELP}, "
+                      "100·(1 − ‖Y − Ŷ‖²/‖Y‖²) of §3.4. (The Train panel's "
+                      f"{VE_FFM} is the FFM's own fit.)")
         note.setWordWrap(True)
         note.setStyleSheet("color: #555;")
         rl.addWidget(note)

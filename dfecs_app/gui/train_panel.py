@@ -1,7 +1,10 @@
 """Train panel: learn the DFECS AUs of the project's KPMs in the worker thread.
 
-β (target VE = 1 − β), the paper's hyperparameter search (§2.3.3) or explicit hyperparameters
-per part and for the HFM, a seed; Train and Cancel. Progress (stage, part, k, α; HFM q, α_A,
+β (target VE = 1 − β), the paper's hyperparameter search (§2.3.3, with a choice of search
+strategy) or explicit hyperparameters per part and for the HFM, a seed; Train and Cancel.
+After training, the chosen hyperparameters are shown as SI Tables 1–2 (per part k_f, α_f, VE;
+HFM q, α_A, α_B, VE; fits tried; strategy) with the model's labelled VE figures, and warnings
+about too little training data stay visible above the table. Progress (stage, part, k, α; HFM q, α_A,
 α_B), the VE reached so far, the elapsed time and a log are shown while the window stays
 responsive. Training calls :func:`dfecs_app.gui.train_panel.train_au_model`, a thin wrapper
 over the same core function ``dfecs train`` calls.
@@ -33,8 +36,11 @@ from PySide6.QtWidgets import (
 )
 
 from dfecs_app.core.aumodel import AUModel
+from dfecs_app.core.ffm import hyperparameter_rows, training_data_warnings
 from dfecs_app.core.landmarks import PART_LABELS, PART_NAMES
 from dfecs_app.core.progress import Progress
+from dfecs_app.core.search import DEFAULT_STRATEGY, STRATEGIES, STRATEGY_LABELS, check_strategy
+from dfecs_app.core.ve_labels import VE_FFM, VE_FFM_HELP, VE_NNLS, VE_NNLS_HELP
 from dfecs_app.errors import InputError
 from dfecs_app.gui import dialogs, settings
 from dfecs_app.gui.document import ProjectDocument
@@ -100,6 +106,12 @@ class TrainPanel(QWidget):
         for key, text in MODES:
             self.mode_combo.addItem(text, key)
         self.mode_combo.currentIndexChanged.connect(self._on_mode)
+        self.strategy_combo = QComboBox()
+        for key in STRATEGIES:
+            self.strategy_combo.addItem(STRATEGY_LABELS[key], key)
+        self.strategy_combo.setToolTip(
+            "How the §2.3.3 grid is searched. exact and literal return the same settings; "
+            "heuristic is faster but can choose other settings (warm starts, bisection)")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         form = QFormLayout()
@@ -108,6 +120,7 @@ class TrainPanel(QWidget):
         beta_row.addWidget(self.beta_label, 1)
         form.addRow("β:", beta_row)
         form.addRow("Mode:", self.mode_combo)
+        form.addRow("Search:", self.strategy_combo)
         form.addRow("Seed:", self.seed_spin)
 
         self.params_table = QTableWidget(len(PART_NAMES) + 1, 3)
@@ -140,6 +153,26 @@ class TrainPanel(QWidget):
 
         self.data_label = QLabel()
         self.data_label.setWordWrap(True)
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #a05a00;")
+        self.warning_label.hide()
+        self.result_table = QTableWidget(0, 7)
+        self.result_table.setHorizontalHeaderLabels(
+            ["model", "part", "k / q", "α / α_A", "α_B", "VE %", "fits"])
+        self.result_table.verticalHeader().hide()
+        self.result_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.result_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.result_table.horizontalHeader().setStretchLastSection(True)
+        self.result_label = QLabel("No model trained yet.")
+        self.result_label.setWordWrap(True)
+        self.result_label.setToolTip(f"{VE_FFM}: {VE_FFM_HELP}\n{VE_NNLS}: {VE_NNLS_HELP}")
+        result_box = QGroupBox("Chosen hyperparameters (SI Tables 1–2)")
+        rl = QVBoxLayout(result_box)
+        rl.addWidget(self.result_label)
+        rl.addWidget(self.result_table, 1)
+        self.result_box = result_box
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -161,9 +194,11 @@ class TrainPanel(QWidget):
         left.addLayout(buttons)
         right = QVBoxLayout()
         right.addWidget(self.data_label)
+        right.addWidget(self.warning_label)
         right.addWidget(self.progress)
         right.addLayout(status)
-        right.addWidget(self.log, 1)
+        right.addWidget(self.result_box, 3)
+        right.addWidget(self.log, 2)
         lay = QHBoxLayout(self)
         lay.addLayout(left, 2)
         lay.addLayout(right, 3)
@@ -183,6 +218,11 @@ class TrainPanel(QWidget):
         self.beta_spin.setValue(float(p.get("beta", settings.get("train/beta"))))
         self.seed_spin.setValue(int(p.get("seed", settings.get("train/seed"))))
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(p.get("mode", "search"))))
+        try:
+            strategy = check_strategy(str(p.get("strategy", DEFAULT_STRATEGY)))
+        except ValueError:
+            strategy = DEFAULT_STRATEGY
+        self.strategy_combo.setCurrentIndex(max(0, self.strategy_combo.findData(strategy)))
         explicit = p.get("params") or {}
         for r, part in enumerate(PART_NAMES):
             d = (explicit.get("parts") or {}).get(part)
@@ -226,6 +266,7 @@ class TrainPanel(QWidget):
     def current_params(self) -> dict[str, Any]:
         mode = self.mode_combo.currentData()
         params: dict[str, Any] = {"beta": round(self.beta_spin.value(), 6), "mode": mode,
+                                  "strategy": self.strategy_combo.currentData(),
                                   "seed": int(self.seed_spin.value())}
         if mode == "explicit":
             params["params"] = self.explicit_params()
@@ -250,6 +291,11 @@ class TrainPanel(QWidget):
                 text += (" — computed with other corrections than the Data panel now shows; "
                          "press Compute KPMs there (Ctrl+1) to train on the current ones")
             self.data_label.setText(text)
+        warnings = [] if kpm is None else training_data_warnings(
+            kpm.X.shape[0], len(set(np.asarray(kpm.subject).tolist())))
+        self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warning_label.setVisible(bool(warnings))
+        self.show_result(self.document.model)
         running = self.is_running()
         self.train_button.setEnabled(kpm is not None and not running and self.validation.ok())
 
@@ -282,7 +328,7 @@ class TrainPanel(QWidget):
         self.stage_label.setText("Starting…")
         self.ve_label.setText("VE: –")
         self._log(f"Training on {kpm.X.shape[0]} KPMs: β={params['beta']:g}, "
-                  f"mode={params['mode']}, seed={params['seed']}")
+                  f"mode={params['mode']}, search={params['strategy']}, seed={params['seed']}")
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._elapsed_timer.start()
@@ -312,14 +358,53 @@ class TrainPanel(QWidget):
             self._log(p.message)
         self.progressed.emit(p)
 
+    def show_result(self, model: AUModel | None) -> None:
+        """Fill the SI Table 1–2 view from a DFECS model's metadata (cleared otherwise)."""
+        meta = {} if model is None else model.meta
+        rows = hyperparameter_rows(meta)
+        self.result_table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            name = "all parts" if row["model"] == "HFM" else PART_LABELS[row["name"]]
+            skipped = row["k"] == 0
+            vals = [row["model"], name, "NA" if skipped else str(row["k"]),
+                    "NA" if skipped else f"{row['alpha']:g}",
+                    "" if row["alpha_B"] is None else f"{row['alpha_B']:g}",
+                    "" if row["ve"] is None or skipped else f"{row['ve']:.2f}"
+                    + ("" if row["reached"] else " (not reached)"),
+                    "" if row["n_fits"] is None else str(row["n_fits"])]
+            for c, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if skipped and row["note"]:
+                    item.setToolTip(row["note"])
+                if c == 5:
+                    item.setToolTip("part's own VE (PFM)" if row["model"] == "PFM"
+                                    else f"{VE_FFM}: {VE_FFM_HELP}")
+                self.result_table.setItem(r, c, item)
+        if not rows:
+            self.result_label.setText("No DFECS model trained yet." if model is None else
+                                      "This model has no FFM hyperparameters (a baseline).")
+            return
+        n_aus = model.n_components
+        text = (f"{n_aus} AUs · search: {meta.get('search_mode', '?')}, "
+                f"{meta.get('n_fits', '?')} fits")
+        if "search_seconds" in meta:
+            text += f", {float(meta['search_seconds']):.1f} s"
+        text += f" · {VE_FFM}: {float(meta['ve_train']):.2f} %"
+        if "ve_nnls_train" in meta:
+            text += f" · {VE_NNLS}: {float(meta['ve_nnls_train']):.2f} %"
+        self.result_label.setText(text)
+
     def _on_returned(self, model: AUModel) -> None:
         self.progress.setValue(1000)
         ve = model.meta.get("ve_train", model.meta.get("ve"))
-        ve_text = f", VE(train) {float(ve):.2f} %" if ve is not None else ""
+        ve_text = f", {VE_FFM} {float(ve):.2f} %" if ve is not None else ""
         self.stage_label.setText(f"Done: {model.n_components} AUs{ve_text}")
         self._log(f"Done in {time.perf_counter() - self._t0:.1f} s: {model.n_components} AUs"
                   f"{ve_text}")
         self.document.set_model(model, self._params)
+        self.show_result(model)
+        for w in model.meta.get("warnings", []):
+            self._log(f"Warning: {w}")
         self.message.emit(f"Trained {model.n_components} AUs{ve_text}")
         self.trained.emit(model)
 
@@ -380,7 +465,8 @@ def train_au_model(kpm: Any, params: dict[str, Any], state: Any = None) -> AUMod
     kpm : KPMSet
         ``X`` (n, 136), ``mask`` (n, 68).
     params : dict
-        ``beta``, ``mode`` ('search' or 'explicit'), ``seed`` and, for 'explicit',
+        ``beta``, ``mode`` ('search' or 'explicit'), ``strategy`` (a search strategy of
+        :mod:`dfecs_app.core.search`, default ``'exact'``), ``seed`` and, for 'explicit',
         ``params`` in ``dfecs train --params`` form (``{"parts": {...}, "hfm": {...}}``).
     state : TaskState, optional
         Progress and cancellation (checked between fits).
@@ -388,15 +474,17 @@ def train_au_model(kpm: Any, params: dict[str, Any], state: Any = None) -> AUMod
     Returns
     -------
     AUModel
-        ``FullFaceModel.to_au_model()``: AUs by decreasing usage, ``arrays['usage']``.
+        ``FullFaceModel.to_au_model()``: AUs by decreasing share of the training VE,
+        ``meta['au_stats']``.
     """
     from dfecs_app.core.ffm import FullFaceModel
 
     explicit = (params.get("params") or {}) if params.get("mode") == "explicit" else {}
     ffm = FullFaceModel(beta=float(params["beta"]), parts=explicit.get("parts") or None,
-                        hfm=explicit.get("hfm"), search_mode="fast",
+                        hfm=explicit.get("hfm"),
+                        search_mode=check_strategy(str(params.get("strategy", DEFAULT_STRATEGY))),
                         random_state=int(params["seed"]))
-    ffm.fit(kpm.X, mask=kpm.mask, state=state)
+    ffm.fit(kpm.X, mask=kpm.mask, state=state, subjects=kpm.subject)
     return ffm.to_au_model()
 
 
@@ -417,5 +505,5 @@ def warm_up_training() -> None:
     from dfecs_app.core.synthetic import make_kpm_dataset
 
     X, mask, _, _ = make_kpm_dataset(200, n_components=8, random_state=0)
-    FullFaceModel(beta=0.3, random_state=0, n_jobs=1).fit(X, mask=mask)
+    FullFaceModel(beta=0.3, random_state=0, n_jobs=1, search_mode="heuristic").fit(X, mask=mask)
     _WARM = True

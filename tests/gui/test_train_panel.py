@@ -47,13 +47,26 @@ def test_cancel_midway_then_train_again_and_see_the_grid(demo_window, qtbot) -> 
     assert train.progress.value() == 1000
     ve = model.meta.get("ve_train", model.meta.get("ve"))
     assert ve is not None and float(ve) >= 95.0 - 1e-6  # β = 0.05
-    # the grid shows every AU, sorted by usage when the model says how much each is used
+    # the grid shows every AU in the model's order: by decreasing share of the training VE
     assert len(aus.cells) == model.n_components
-    if "usage" in model.arrays:
-        usage = np.asarray(model.arrays["usage"], float)[aus.order]
-        assert np.all(np.diff(usage) <= 1e-12)
+    share = np.asarray(model.meta["au_stats"]["ve_share"], float)[aus.order]
+    assert np.all(np.diff(share) <= 1e-12)
+    assert "% of VE" in aus.cells[0][2].text and "VE share" in aus.cells[0][0].toolTip()
+    # the SI Table 1-2 view: seven parts and the HFM, with the chosen settings and VE labels
+    table = train.result_table
+    assert table.rowCount() == 8
+    hfm = model.meta["hyperparameters"]["hfm"]
+    assert table.item(7, 0).text() == "HFM" and table.item(7, 2).text() == str(hfm["q"])
+    assert table.item(7, 3).text() == f"{hfm['alpha_A']:g}"
+    lips = model.meta["hyperparameters"]["parts"]["lips"]
+    assert table.item(6, 1).text() == "lips" and table.item(6, 2).text() == str(lips["k"])
+    label = train.result_label.text()
+    assert "VE of U·A·B (FFM fit)" in label and "VE of NNLS encoding, pooled" in label
+    assert "search: exact" in label
     assert not [d for d in dialogs.shown if d.kind == "error"]
     assert win.document.dirty
+    # the AUs panel asked for projected images: let the morph worker finish before teardown
+    qtbot.waitUntil(lambda: win.panels["projected"]._worker is None, timeout=120000)
 
 
 def test_bad_explicit_hyperparameters_name_the_cell(demo_window) -> None:  # noqa: ANN001
@@ -63,3 +76,14 @@ def test_bad_explicit_hyperparameters_name_the_cell(demo_window) -> None:  # noq
     assert train.start_training() is None
     assert not dialogs.shown  # shown beside the table, not in a dialog
     assert "lips" in train.validation.label.text() and "'four'" in train.validation.label.text()
+
+
+def test_strategy_choice_and_small_data_warning(demo_window) -> None:  # noqa: ANN001
+    train = demo_window.panels["train"]
+    train.strategy_combo.setCurrentIndex(train.strategy_combo.findData("literal"))
+    assert train.current_params()["strategy"] == "literal"
+    kpm = demo_window.document.kpm
+    demo_window.document.kpm = kpm.select(slice(0, 50))
+    train._refresh()
+    assert not train.warning_label.isHidden()
+    assert "only 50 training frames" in train.warning_label.text()
