@@ -51,7 +51,7 @@ def test_models_carry_the_recipe_of_their_kpms(trained):
     for name in ("model", "pca"):
         recipe = Recipe.from_dict(load_model(trained[name]).meta["recipe"])
         assert recipe.frontalize and recipe.anchors == "auto"
-        assert recipe.neutral == "first" and recipe.neutral_per == "sequence"
+        assert recipe.neutral == "first" and recipe.neutral_per == "subject"  # dfecs kpm default (§2.2)
         sha = "4f5ad9ebadf11a0e29235b50483e83344b545b1481cd9725ca36adcc5821a160"
         assert recipe.frontalization == {"68": sha}
 

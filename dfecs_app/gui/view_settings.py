@@ -1,6 +1,6 @@
 """View settings that belong to a project: arrow scale and morph intensity.
 
-The AU panel's arrow-scale slider and the Projected panel's intensity slider keep their last
+The AU panel's arrow-scale box and the Projected panel's intensity slider keep their last
 value as the user's default (QSettings, :mod:`dfecs_app.gui.settings`); on top of that each
 project stores its own values in its ``view`` (``ProjectDocument.view_value``), so a reopened
 project shows its AUs as they were saved. :func:`bind_view_settings` connects the two
@@ -18,8 +18,8 @@ __all__ = ["VIEW_BINDINGS", "bind_view_settings"]
 
 #: (view key, panel id, slider attribute, read value, set value).
 VIEW_BINDINGS: tuple[tuple[str, str, str, Callable[[Any], float], Callable[[Any, float], None]], ...] = (
-    ("arrow_scale", "aus", "scale_slider", lambda p: p.scale,
-     lambda p, v: p.scale_slider.setValue(int(round(v * 10)))),
+    ("arrow_scale", "aus", "arrow_spin", lambda p: p.arrow_scale,
+     lambda p, v: p.arrow_spin.setValue(v)),
     ("morph_intensity", "projected", "intensity_slider", lambda p: p.intensity,
      lambda p, v: p.set_intensity(v)),
 )

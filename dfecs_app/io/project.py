@@ -137,7 +137,7 @@ class Dataset:
     neutral_overrides: dict[tuple[str, str], int] = field(default_factory=dict)
     frontalization: bool = True
     anchors: str = "auto"
-    group_by: str = "sequence"
+    group_by: str = "subject"
     params: dict[str, Any] = field(default_factory=dict)
     kpm: KPMSet | None = field(default=None, compare=False, repr=False)
 

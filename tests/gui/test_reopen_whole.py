@@ -64,8 +64,8 @@ def _build_everything(win, qtbot, shared_data, tmp_path) -> None:  # noqa: ANN00
     assert {m for m, _ in doc.evaluation} == {"DFECS", "PCA", "FACS"} and "PCA" in doc.baselines
     session = RatingSession.create(tmp_path / "ratings" / "session.json", doc.model, seed=1)
     win._on_session_changed(str(session.path))
-    win.panels["aus"].scale_slider.setValue(57)
-    win.panels["projected"].set_intensity(3.3)
+    win.panels["aus"].arrow_spin.setValue(5.5)
+    win.panels["projected"].set_intensity(2.5)
 
 
 def test_a_reopened_project_holds_everything_that_was_saved(window, qtbot, shared_data,
@@ -78,7 +78,7 @@ def test_a_reopened_project_holds_everything_that_was_saved(window, qtbot, share
     assert win.save_project(path)
     assert win.document.state_dict() == before  # saving changes nothing the user made
     # the user's global defaults move on; the project keeps its own view settings
-    win.panels["aus"].scale_slider.setValue(10)
+    win.panels["aus"].arrow_spin.setValue(1.0)
     win.panels["projected"].set_intensity(1.0)
 
     other = MainWindow()
@@ -91,8 +91,8 @@ def test_a_reopened_project_holds_everything_that_was_saved(window, qtbot, share
         # what the panels show: curves drawn, PCA listed, the project's view settings
         evaluate = other.panels["evaluate"]
         assert evaluate.hint_text() == "" and evaluate.table.rowCount() == 3
-        assert other.panels["aus"].scale == 5.7
-        assert other.panels["projected"].intensity == 3.3
+        assert other.panels["aus"].arrow_scale == 5.5
+        assert other.panels["projected"].intensity == 2.5
         assert other.document.kpms_out_of_date()  # as saved: rule changed after computing
     finally:
         other.shutdown()
@@ -102,7 +102,7 @@ def test_a_reopened_project_holds_everything_that_was_saved(window, qtbot, share
     kpm_dataset = next(d for d in raw["datasets"] if d["kind"] == "kpm")
     assert kpm_dataset["neutral"] == "auto" and kpm_dataset["frontalization"] is False
     assert [m["role"] for m in raw["models"]] == ["dfecs", "baseline", "baseline"]
-    assert raw["view"] == {"arrow_scale": 5.7, "morph_intensity": 3.3}
+    assert raw["view"] == {"arrow_scale": 5.5, "morph_intensity": 2.5}
     assert raw["evaluations"].startswith("study.dfecs/evaluation/")
 
 
