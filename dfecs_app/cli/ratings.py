@@ -38,7 +38,7 @@ from dfecs_app.io.rating_export import (
     fmt_percent,
     format_table,
 )
-from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
+from dfecs_app.io.rating_pack import export_pack, merge_returned_ratings
 from dfecs_app.io.rating_session import RatingSession, session_from_votes
 from dfecs_app.io.votes_csv import read_votes_csv
 from dfecs_app.stats.agreement import Agreement, agreement
@@ -251,8 +251,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     session = RatingSession.open(args.session)
-    for path in args.returned:
-        n = import_returned_ratings(session, path)
+    counts = merge_returned_ratings(session, list(args.returned))  # all or nothing
+    for path, n in zip(args.returned, counts):
         print(f"merged {n} votes from {path}", file=sys.stderr)
     return 0
 

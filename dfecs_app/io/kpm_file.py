@@ -28,6 +28,8 @@ import numpy as np
 from dfecs_app import __version__
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, point_mask_to_feature_mask
+from dfecs_app.io.npz import load_arrays
+from dfecs_app.io.schema import LIMITS
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic
 
@@ -60,33 +62,8 @@ def save_kpm(path: str | os.PathLike, kpmset: KPMSet) -> None:
 
 
 def _open(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an NPZ, or ``{'X': array}`` of an NPY file."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except FileNotFoundError as err:
-        raise InputError("no such file", path) from err
-    except IsADirectoryError as err:
-        raise InputError("is a directory, not a KPM file", path) from err
-    if not (magic.startswith(b"PK\x03\x04") or magic == b"\x93NUMPY"):
-        raise InputError("not an NPZ/NPY file", path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err):
-            raise InputError("holds pickled objects, which are never loaded", path) from err
-        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
-    if isinstance(loaded, np.ndarray):
-        return {"X": loaded}
-    with loaded:
-        try:
-            return {name: loaded[name] for name in loaded.files}
-        except ValueError as err:  # an object array inside the NPZ
-            raise InputError(f"holds pickled objects, which are never loaded ({err})", path) from err
-        except (OSError, zipfile.BadZipFile, EOFError) as err:
-            raise InputError(f"damaged NPZ file ({err})", path) from err
+    """All arrays of an NPZ, or ``{'X': array}`` of an NPY file (headers checked first)."""
+    return load_arrays(path, "KPM file", allow_npy=True)
 
 
 def _meta(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
@@ -151,6 +128,10 @@ def load_kpm(path: str | os.PathLike) -> KPMSet:
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise InputError(f"NaN or inf in {int(bad.any(axis=1).sum())} row(s), first row {row}", path, field="X")
+    if X.size and float(np.abs(X).max()) > LIMITS.magnitude:
+        row = int(np.flatnonzero((np.abs(X) > LIMITS.magnitude).any(axis=1))[0])
+        raise InputError(f"values beyond ±{LIMITS.magnitude:g} (first in row {row}): not KPMs",
+                         path, field="X")
     n = X.shape[0]
     if "mask" in arrays:
         mask = arrays["mask"]
