@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,10 @@ import numpy as np
 from dfecs_app import __version__
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, point_mask_to_feature_mask
-from dfecs_app.io.npz import load_arrays
-from dfecs_app.io.schema import LIMITS
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic
+from dfecs_app.io.npz import load_arrays
+from dfecs_app.io.schema import LIMITS
 
 KPM_FORMAT = "dfecs-kpm"
 KPM_FORMAT_VERSION = 1
