@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dfecs_app.cli._common import npz_output, progress_bar
+from dfecs_app.cli._common import finite_float, npz_output, progress_bar
 from dfecs_app.core.aumodel import AUModel, data_hash
 from dfecs_app.core.baselines import DEFAULT_APEX_INTENSITY, facs_aus_from_landmarks, pca_aus
 from dfecs_app.errors import InputError
 from dfecs_app.io.au_vectors import read_au_file
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import save_model
+from dfecs_app.io.schema import LIMITS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          description="Uncentered PCA AUs [U, -U] reaching --ve percent "
                                      "VE(train) with positive encodings.")
     pca.add_argument("kpm", type=Path, help="training KPM file (NPZ)")
-    pca.add_argument("--ve", type=float, default=95.0, help="target VE(train) in %% (default 95)")
+    pca.add_argument("--ve", type=finite_float(0.0, 100.0, low_open=True), default=95.0, help="target VE(train) in %% (default 95)")
     pca.add_argument("--out", type=Path, required=True, help="model file to write (NPZ)")
     pca.set_defaults(func=run_pca)
 
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="CSV or NPZ of named AU KPM vectors, or an NPZ AU landmark model")
     facs.add_argument("--from-landmarks", type=Path, nargs="+", metavar="PTS",
                       help="neutral landmark file, then one apex landmark file per AU")
-    facs.add_argument("--intensity", type=float, default=DEFAULT_APEX_INTENSITY,
+    facs.add_argument("--intensity", type=finite_float(0.0, LIMITS.magnitude, low_open=True), default=DEFAULT_APEX_INTENSITY,
                       help="apex intensity for an NPZ landmark model (default %(default)s)")
     facs.add_argument("--no-frontalization", action="store_true",
                       help="skip landmark frontalization (--from-landmarks)")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dfecs_app import __version__
 from dfecs_app.errors import Cancelled, DfecsError
@@ -20,8 +22,23 @@ from dfecs_app.errors import Cancelled, DfecsError
 COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings")
 
 
+class UsageError(DfecsError):
+    """A command-line option or argument that does not parse (one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line ``dfecs CMD: error: [--opt] what is wrong``."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+        if m:
+            message = f"[{m.group(1).split('/')[0]}] {m.group(2)}"
+        raise UsageError(f"{self.prog}: error: {' '.join(message.split())} "
+                         f"(see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dfecs",
         description="Learn and evaluate a Data-driven Facial Expression Coding System (DFECS).",
     )
@@ -36,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help, --version
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
     try:
         return int(args.func(args) or 0)
     except Cancelled:

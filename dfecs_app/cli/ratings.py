@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dfecs_app.cli._common import bounded_int, seed_int
 from dfecs_app.core.ratings import (
     DEFAULT_TIE_RULE,
     TIE_RULES,
@@ -40,6 +41,7 @@ from dfecs_app.io.rating_export import (
 )
 from dfecs_app.io.rating_pack import export_pack, merge_returned_ratings
 from dfecs_app.io.rating_session import RatingSession, session_from_votes
+from dfecs_app.io.schema import LIMITS
 from dfecs_app.io.votes_csv import read_votes_csv
 from dfecs_app.stats.agreement import Agreement, agreement
 
@@ -69,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=TABLE_FORMATS, default="table", help="table format")
     p.add_argument("--model", type=Path, help="check the votes/session against this model")
     p.add_argument("--tie", choices=TIE_RULES, help="tie rule (default: the session's)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=bounded_int(0, LIMITS.n_boot), default=1000, help="bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=seed_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("close", help="close a session (votes freeze and become visible)")

@@ -30,7 +30,9 @@ from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, point_mask_to_feature
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic
 from dfecs_app.io.npz import load_arrays
-from dfecs_app.io.schema import LIMITS
+from dfecs_app.io.schema import LIMITS, validate
+from dfecs_app.io.schemas import KPMMeta
+from dfecs_app.io.textfile import parse_json_text
 
 KPM_FORMAT = "dfecs-kpm"
 KPM_FORMAT_VERSION = 1
@@ -71,12 +73,15 @@ def _meta(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
     raw = arrays["meta"]
     if raw.dtype.kind != "U" or raw.ndim != 0:
         raise InputError("meta must be one JSON string", path, field="meta")
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as err:
-        raise InputError(f"meta is not valid JSON ({err})", path, field="meta") from err
+    meta = parse_json_text(str(raw), path, field="meta")
     if not isinstance(meta, dict):
         raise InputError("meta must be a JSON object", path, field="meta")
+    version = meta.get("format_version", KPM_FORMAT_VERSION)
+    if version != KPM_FORMAT_VERSION or isinstance(version, bool):
+        raise FormatVersionError(
+            f"KPM format version {str(version)[:20]} is not supported (this app reads version "
+            f"{KPM_FORMAT_VERSION})", path, field="format_version")
+    validate(KPMMeta, meta, path, prefix="meta")
     if meta.get("format", KPM_FORMAT) != KPM_FORMAT:
         raise InputError(f"not a KPM file (meta format {meta.get('format')!r})", path, field="meta")
     version = meta.get("format_version", KPM_FORMAT_VERSION)

@@ -29,6 +29,8 @@ from dfecs_app.io.rating_session import (
     short_hash,
     utc_now,
 )
+from dfecs_app.io.schema import validate
+from dfecs_app.io.schemas import PackFile
 from dfecs_app.io.textfile import json_field
 
 __all__ = ["PACK_FORMAT", "PACK_FORMAT_VERSION", "PACK_FILE", "RETURNED_FILE", "export_pack",
@@ -162,6 +164,7 @@ class RatingPack:
         if data.get("format_version") != PACK_FORMAT_VERSION:
             raise FormatVersionError(f"rating pack format version {data.get('format_version')} "
                                      "is not supported", manifest, field="format_version")
+        validate(PackFile, data, manifest)  # declared types (io/schemas.py)
         self.folder = folder
         self.rater = json_field(data, "rater", str, manifest)
         self.names = json_field(data, "components", list, manifest)

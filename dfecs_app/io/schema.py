@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -113,16 +113,52 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def validation_message(err: ValidationError) -> tuple[str, str | None]:
-    """(message, field) of the first error of ``err``, in plain words."""
+def _inner_models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside ``list[M]``, ``dict[str, M]``, ``M | None``, ..."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        out += _inner_models(arg)
+    return out
+
+
+def _field_description(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The ``description`` declared on the field at ``loc`` (or its list/dict container)."""
+    models = [model]
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        found = next((m.model_fields[part] for m in models if part in m.model_fields), None)
+        if found is None:
+            continue  # a dict key
+        info = found
+        models = _inner_models(found.annotation)
+    return None if info is None else info.description
+
+
+def validation_message(err: ValidationError, model: type[BaseModel] | None = None
+                       ) -> tuple[str, str | None]:
+    """(message, field) of the first error of ``err``, in plain words.
+
+    A field's declared ``description`` ("a number in [0, 1)") becomes "must be <description>".
+    """
     first = err.errors(include_url=False)[0]
-    field = _loc(tuple(p for p in first.get("loc", ()) if not str(p).startswith(("function",
-                                                                                 "tagged"))))
+    loc = tuple(p for p in first.get("loc", ()) if not str(p).startswith(("function", "tagged")))
+    field = _loc(loc)
+    kind = str(first.get("type", ""))
     msg = str(first.get("msg", "invalid"))
     msg = msg.removeprefix("Value error, ")
+    described = _field_description(model, loc) if model is not None else None
+    if kind == "missing":
+        msg = "missing"
+    elif kind == "extra_forbidden":
+        msg = "unknown key"
+    elif described and kind != "value_error":
+        msg = f"must be {described}"
     given = first.get("input")
-    kind = str(first.get("type", ""))
-    if kind != "missing" and not isinstance(given, (dict, list)):
+    if kind not in ("missing", "extra_forbidden") and not isinstance(given, (dict, list)):
         shown = repr(given)
         if len(shown) > 40:
             shown = shown[:37] + "..."
@@ -150,7 +186,7 @@ def validate(model: type[M], data: Any, path: str | os.PathLike | None, *,
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as err:
-        msg, field = validation_message(err)
+        msg, field = validation_message(err, model)
         if prefix:
             field = prefix if field is None else f"{prefix}.{field}"
         raise InputError(msg, path, field=field) from None

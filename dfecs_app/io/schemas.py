@@ -27,10 +27,13 @@ __all__ = ["SessionFile", "PackFile", "ModelMeta", "KPMMeta", "TrainParams", "Pr
            "Seed", "Count"]
 
 #: A seed: an integer in 0..2**63-1 (no bools, no strings, no floats).
-Seed = Annotated[int, Field(ge=0, le=LIMITS.seed)]
+Seed = Annotated[int, Field(ge=0, le=LIMITS.seed,
+                            description=f"a whole number 0..{LIMITS.seed} (a seed)")]
+Flag = Annotated[bool, Field(description="true or false (a JSON boolean, not a string)")]
 #: A count of components (q, k): 1..LIMITS.components.
 Count = Annotated[int, Field(ge=1, le=LIMITS.components)]
-ComponentId = Annotated[int, Field(ge=0, lt=LIMITS.components)]
+ComponentId = Annotated[int, Field(ge=0, lt=LIMITS.components, description=(
+    f"a component index 0..{LIMITS.components - 1} (a whole number)"))]
 
 
 def _keypoint(value: int) -> int:
@@ -70,7 +73,7 @@ class RaterEntry(_Open):
 class VoteEntry(_Open):
     rater: Name
     component: ComponentId
-    vote: bool
+    vote: Flag
     points: Annotated[list[Keypoint], Field(max_length=N_POINTS)] = []
     artifact: Text = ""
     basis: Text = ""
@@ -95,8 +98,8 @@ class SessionFile(_Open):
     raters: Annotated[list[RaterEntry], Field(max_length=LIMITS.raters)]
     seed: Seed = 0
     tie_rule: str = "non_interpretable"
-    blinded: bool = True
-    closed: bool = False
+    blinded: Flag = True
+    closed: Flag = False
     pack: PackRef | None = None
     votes: Annotated[list[VoteEntry], Field(max_length=LIMITS.components * 100)]
 
@@ -160,15 +163,15 @@ class ProjectDataset(_Open):
     name: Name = "data"
     kind: str = "landmarks"
     paths: Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]],
-                     Field(max_length=1_000_000)] = []
+                     Field(max_length=1_000_000, description="a list of non-empty paths")] = []
     neutral: str | Annotated[int, Field(ge=0, le=2**62)] = "first"
-    frontalization: bool = True
+    frontalization: Flag = True
     group_by: str = "sequence"
     params: dict[str, Any] = {}
 
 
 class ProjectTraining(_Open):
-    beta: Annotated[FiniteFloat, Field(ge=0.0, lt=1.0)] = 0.05
+    beta: Annotated[FiniteFloat, Field(ge=0.0, lt=1.0, description="a number in [0, 1)")] = 0.05
     mode: str = "search"
     seed: Seed = 0
     hyperparameters: dict[str, Any] = {}
@@ -176,7 +179,7 @@ class ProjectTraining(_Open):
 
 class ProjectModel(_Open):
     name: Name
-    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    path: Annotated[str, Field(min_length=1, max_length=4096, description="a non-empty path")]
     role: str = "dfecs"
 
 

@@ -113,6 +113,9 @@ def parse_json_text(text: str, path: str | os.PathLike | None, field: str | None
     try:
         data = json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as err:
+        if path is None:  # inline text (an option's value)
+            raise InputError(f"invalid JSON ({err.msg}, line {err.lineno}, column {err.colno})",
+                             field=field) from None
         raise InputError(f"not valid JSON ({err.msg}, column {err.colno})", path,
                          line=err.lineno, field=field) from None
     except RecursionError:
