@@ -30,6 +30,7 @@ from dfecs_app.core.ratings import (
     vote_matrix,
 )
 from dfecs_app.errors import DfecsError, InputError
+from dfecs_app.io.npz import check_regular_file
 from dfecs_app.io.rating_export import (
     TABLE_FORMATS,
     artifact_rows,
@@ -127,12 +128,13 @@ def _load_neutral(path: Path) -> np.ndarray:
 def _is_session(path: Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
+    check_regular_file(path, "votes or session file")  # never open a FIFO or device
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            head = fh.read(512).lstrip()
+        with open(path, "rb") as fh:
+            head = fh.read(512).removeprefix(b"\xef\xbb\xbf").lstrip()
     except OSError:
         return False
-    return head.startswith("{")
+    return head.startswith(b"{")
 
 
 def load_summary(source: Path, model=None, tie: str | None = None,

@@ -68,7 +68,7 @@ def _read_header(fh: IO[bytes], path: Path, name: str) -> tuple[tuple[int, ...],
     except (ValueError, EOFError, SyntaxError, TypeError) as err:
         raise InputError(f"not a readable NPY array ({_short(err)})", path, field=name) from None
     if dtype.hasobject:
-        raise InputError("object arrays are refused (pickled objects are never loaded)", path,
+        raise InputError("object arrays are refused (pickled objects need unpickling, which is never done)", path,
                          field=name)
     if len(shape) > MAX_NDIM or any(int(s) < 0 for s in shape):
         raise InputError(f"absurd array shape {shape}", path, field=name)

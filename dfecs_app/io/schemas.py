@@ -46,6 +46,8 @@ Keypoint = Annotated[int, AfterValidator(_keypoint)]
 Name = Annotated[str, Field(min_length=1, max_length=1000)]
 Text = Annotated[str, Field(max_length=100_000)]
 NonNegative = Annotated[FiniteFloat, Field(ge=0.0, le=LIMITS.magnitude)]
+Coordinate = Annotated[FiniteFloat, Field(ge=-LIMITS.magnitude, le=LIMITS.magnitude,
+                                          description="a finite number")]
 
 
 class _Strict(BaseModel):
@@ -60,7 +62,7 @@ class _Open(BaseModel):
 
 # -- rating sessions -----------------------------------------------------------------------
 class SessionModelRef(_Open):
-    hash: str | None = None
+    hash: Annotated[str, Field(max_length=128)] | None = None
     kind: Annotated[str, Field(max_length=100)] = "dfecs"
     path: Annotated[str, Field(max_length=4096)] | None = None
 
@@ -118,6 +120,12 @@ class PackFile(_Open):
     format_version: int
     rater: Name
     components: Annotated[list[Name], Field(min_length=1, max_length=LIMITS.components)]
+    model: SessionModelRef = SessionModelRef()
+    neutral_points: Annotated[list[Annotated[list[Coordinate], Field(min_length=2, max_length=2)]],
+                              Field(min_length=N_POINTS, max_length=N_POINTS)]
+    components_std: Annotated[list[Annotated[list[Coordinate], Field(max_length=2 * N_POINTS)]],
+                              Field(max_length=LIMITS.components)]
+    scales: Annotated[list[Coordinate], Field(max_length=LIMITS.components)]
     ratings: Annotated[str, Field(min_length=1, max_length=4096)] = "ratings.json"
     au_images: dict[str, Annotated[str, Field(max_length=4096)]] = {}
     arrow_images: dict[str, Annotated[str, Field(max_length=4096)]] = {}
