@@ -91,3 +91,14 @@ def weights(shared_data):
     from dfecs_app.io.frontalization_weights import load_frontalization_set
 
     return load_frontalization_set(("68", "66", "49"), directory=shared_data / "frontalization")
+
+
+@pytest.fixture(scope="session")
+def corpus_base(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Good input files of the malformed-input corpus, made once from the shared real data
+    (see ``tests/malformed/corpus.py``)."""
+    from tests.malformed.corpus import build_base
+
+    base = tmp_path_factory.mktemp("corpus-base")
+    build_base(shared_data, base)
+    return base

@@ -11,16 +11,7 @@ from __future__ import annotations
 import collections
 import time
 
-import pytest
-
-from tests.malformed.corpus import build_base, cases, run_case
-
-
-@pytest.fixture(scope="module")
-def corpus_base(shared_data, tmp_path_factory):
-    base = tmp_path_factory.mktemp("corpus-base")
-    build_base(shared_data, base)
-    return base
+from tests.malformed.corpus import cases, run_case
 
 
 def test_malformed_input_corpus(corpus_base, tmp_path, request) -> None:
