@@ -4,6 +4,7 @@ clear errors: :func:`read_text_file` and :func:`read_json_file`."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,14 @@ def parse_json_text(text: str, path: str | os.PathLike | None, field: str | None
     def no_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number JSON allows")
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):
+            raise ValueError(f"{number[:20]} is beyond the finite numbers")
+        return value
+
     try:
-        data = json.loads(text, parse_constant=no_constant)
+        data = json.loads(text, parse_constant=no_constant, parse_float=finite)
     except json.JSONDecodeError as err:
         if path is None:  # inline text (an option's value)
             raise InputError(f"invalid JSON ({err.msg}, line {err.lineno}, column {err.colno})",

@@ -24,7 +24,7 @@ def _sample(base, per_kind: int = 12):
         if case.kind in SAMPLE_KINDS and case.must_fail and case.klass != "geometry":
             by_kind.setdefault(case.kind, []).append(case)
     picked = []
-    for kind, items in by_kind.items():
+    for items in by_kind.values():
         seen, step = set(), max(1, len(items) // per_kind)
         for case in items[::step]:
             if case.label not in seen:  # one slot per mutation is enough here
