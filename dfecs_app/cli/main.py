@@ -65,8 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
-    except SystemExit as done:  # --help, --version
-        return int(done.code or 0) if not isinstance(done.code, str) else 2
     try:
         return int(args.func(args) or 0)
     except Cancelled:
