@@ -76,9 +76,9 @@ def _dfecs(*args: str) -> list[str]:
             "sys.exit(main(sys.argv[1:]))", *args]
 
 
-def _kill_after(cmd: list[str], delay: float, **kw) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            **kw)
+def _kill_after(cmd: list[str], delay: float, capture: bool = False) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=_env(), stderr=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -176,8 +176,10 @@ def kill_votes(work: Path, runs: int, rng: random.Random, max_delay: float) -> T
         path = work / f"votes{i}" / "session.json"
         path.parent.mkdir()
         RatingSession.create_from_names(path, [f"AU {j}" for j in range(12)], ["Ann"], seed=i)
-        proc = _kill_after([sys.executable, "-c", VOTER, str(path)], rng.uniform(0.3, max_delay))
-        printed = proc.stdout.read().decode().splitlines()
+        proc = _kill_after([sys.executable, "-c", VOTER, str(path)], rng.uniform(0.3, max_delay),
+                           capture=True)
+        with proc.stdout:
+            printed = proc.stdout.read().decode().splitlines()
         done = [tuple(ln.split()) for ln in printed if len(ln.split()) == 4]
         tally.runs += 1
         tally.temp_files += len(list(path.parent.glob(".*.tmp")))

@@ -90,7 +90,7 @@ def test_session_schema_is_strict() -> None:
     with pytest.raises(InputError, match=r"s\.json: \[closed\] must be true or false"):
         validate(SessionFile, doc, "s.json")
     doc.update(closed=False, seed=-3)
-    with pytest.raises(InputError, match=r"\[seed\] must be a whole number"):
+    with pytest.raises(InputError, match=r"\[seed\] must be an int 0"):
         validate(SessionFile, doc, "s.json")
 
 

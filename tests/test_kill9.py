@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _bench():
     spec = importlib.util.spec_from_file_location("bench_kill9", ROOT / "benchmarks" / "bench_kill9.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_kill9"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 

@@ -28,7 +28,7 @@ __all__ = ["SessionFile", "PackFile", "ModelMeta", "KPMMeta", "TrainParams", "Pr
 
 #: A seed: an integer in 0..2**63-1 (no bools, no strings, no floats).
 Seed = Annotated[int, Field(ge=0, le=LIMITS.seed,
-                            description=f"a whole number 0..{LIMITS.seed} (a seed)")]
+                            description=f"an int 0..{LIMITS.seed} (a seed: a whole number)")]
 Flag = Annotated[bool, Field(description="true or false (a JSON boolean, not a string)")]
 #: A count of components (q, k): 1..LIMITS.components.
 Count = Annotated[int, Field(ge=1, le=LIMITS.components)]
