@@ -117,3 +117,14 @@ def news_model(tmp_path_factory, shared_data):
                  str(shared_data / "frontalization"), "-o", str(kpm)]) == 0
     assert main(["train", str(kpm), "--params", json.dumps(NEWS_PARAMS), "-o", str(model)]) == 0
     return kpm, model
+
+
+@pytest.fixture(scope="session")
+def corpus_base(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Good input files of the malformed-input corpus, made once from the shared real data
+    (see ``tests/malformed/corpus.py``)."""
+    from tests.malformed.corpus import build_base
+
+    base = tmp_path_factory.mktemp("corpus-base")
+    build_base(shared_data, base)
+    return base

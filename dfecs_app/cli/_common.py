@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,6 +55,53 @@ def npz_output(path: str | os.PathLike) -> Path:
     if out.suffix.lower() != ".npz":
         raise InputError("--out must end in .npz", out)
     return out
+
+
+# -- option types: bounds declared once (dfecs_app.io.schema.LIMITS) --------------------------
+def bounded_int(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """An argparse ``type`` accepting ASCII integers in ``low..high`` only.
+
+    ``"1e8"``, ``"abc"``, ``"Infinity"``, ``"1_000"`` and non-ASCII digits are refused with one
+    line naming the bounds.
+    """
+    def parse(text: str) -> int:
+        t = text.strip()
+        body = t[1:] if t[:1] in "+-" else t
+        if not (body.isascii() and body.isdigit()):
+            raise argparse.ArgumentTypeError(f"must be a whole number {low}..{high}, got {text!r}")
+        value = int(t)
+        if not low <= value <= high:
+            extra = f" ({what})" if what else ""
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}{extra}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def finite_float(low: float | None = None, high: float | None = None, *,
+                 low_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` accepting finite numbers in [low, high] (or (low, high])."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or "_" in text:
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if low is not None and (value < low or (low_open and value == low)):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, "
+                                             f"got {value:g}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {value:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: ``--seed``: 0..2**32-1 (what NumPy's and scikit-learn's seeds take).
+seed_int = bounded_int(0, 2**32 - 1)
 
 
 def batch_arguments(parser) -> None:

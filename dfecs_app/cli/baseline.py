@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dfecs_app.cli._common import npz_output, progress_bar
+from dfecs_app.cli._common import bounded_int, finite_float, npz_output, progress_bar
 from dfecs_app.core.aumodel import AUModel, data_hash
 from dfecs_app.core.baselines import DEFAULT_APEX_INTENSITY, facs_aus_from_landmarks, pca_aus
 from dfecs_app.core.recipe import Recipe, attach_recipe
@@ -31,6 +31,7 @@ from dfecs_app.errors import InputError
 from dfecs_app.io.au_vectors import read_au_file
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import save_model
+from dfecs_app.io.schema import LIMITS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "VE(train) with positive encodings.")
     pca.add_argument("kpm", type=Path, help="training KPM file (NPZ)")
     size = pca.add_mutually_exclusive_group()
-    size.add_argument("--ve", type=float, default=95.0,
+    size.add_argument("--ve", type=finite_float(0.0, 100.0, low_open=True), default=95.0,
                       help="target VE(train) in %% (default 95)")
-    size.add_argument("--n-components", type=int, metavar="N",
+    size.add_argument("--n-components", type=bounded_int(1, 68), metavar="N",
                       help="number of principal components instead of a VE target: N PCs "
                            "give 2N AUs (Table 2: --n-components 8 -> 16 AUs)")
     pca.add_argument("--out", type=Path, required=True, help="model file to write (NPZ)")
@@ -60,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="CSV or NPZ of named AU KPM vectors, or an NPZ AU landmark model")
     facs.add_argument("--from-landmarks", type=Path, nargs="+", metavar="PTS",
                       help="neutral landmark file, then one apex landmark file per AU")
-    facs.add_argument("--intensity", type=float, default=DEFAULT_APEX_INTENSITY,
+    facs.add_argument("--intensity", type=finite_float(0.0, LIMITS.magnitude, low_open=True), default=DEFAULT_APEX_INTENSITY,
                       help="apex intensity for an NPZ landmark model (default %(default)s)")
     facs.add_argument("--no-frontalization", action="store_true",
                       help="skip landmark frontalization (--from-landmarks)")

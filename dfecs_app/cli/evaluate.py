@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.cli._common import progress_bar
+from dfecs_app.cli._common import bounded_int, finite_float, progress_bar
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.evaluation import AVERAGES, DEFAULT_L1_GRID, EvaluationResult, evaluate_model
 from dfecs_app.errors import InputError
 from dfecs_app.io.atomic import check_output_path, write_files_atomic
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import load_model
+from dfecs_app.io.schema import LIMITS, check_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path, help="model file (NPZ) from dfecs train / baseline")
     p.add_argument("kpm", type=Path, help="KPM file (NPZ) from dfecs kpm")
     add_curve_options(p)
-    p.add_argument("--alpha", type=float, default=None,
+    p.add_argument("--alpha", type=finite_float(0.0), default=None,
                    help="report VE of the eq.-4 encoding at this α instead of NNLS (α = 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--curves", type=Path, metavar="CSV", help="write both curves as CSV")
@@ -53,15 +54,20 @@ def add_curve_options(p: argparse.ArgumentParser) -> None:
     """Options shared with ``dfecs compare``."""
     p.add_argument("--average", choices=AVERAGES, default="mean",
                    help="curve average: mean of per-sample VE (paper, default) or pooled")
-    p.add_argument("--l1-max", type=float, default=1000.0,
+    p.add_argument("--l1-max", type=finite_float(1.0, LIMITS.magnitude, low_open=True),
+                   default=1000.0,
                    help="largest L1 norm of the VE-vs-L1 curve (default 1000, as SI Fig. 2)")
-    p.add_argument("--l1-points", type=int, default=61,
+    p.add_argument("--l1-points", type=bounded_int(2, LIMITS.l1_points), default=61,
                    help="log-spaced L1 values from 1 to --l1-max (plus 0); default 61")
 
 
 def l1_grid_from(args: argparse.Namespace) -> np.ndarray:
     if not args.l1_max > 1.0 or args.l1_points < 2:
         raise InputError("--l1-max must be > 1 and --l1-points >= 2")
+    from dfecs_app.core.evaluation import _CHUNK
+
+    check_bytes(3 * 8 * _CHUNK * (args.l1_points + 1), f"--l1-points {args.l1_points}",
+                field="--l1-points")
     if args.l1_max == 1000.0 and args.l1_points == 61:
         return DEFAULT_L1_GRID
     return np.concatenate([[0.0], np.logspace(0.0, np.log10(args.l1_max), args.l1_points)])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dfecs_app.cli._common import bounded_int, seed_int
 from dfecs_app.core.ratings import (
     DEFAULT_TIE_RULE,
     TIE_RULES,
@@ -33,6 +34,7 @@ from dfecs_app.core.ratings import (
     vote_matrix,
 )
 from dfecs_app.errors import DfecsError, InputError
+from dfecs_app.io.npz import check_regular_file
 from dfecs_app.io.rating_export import (
     TABLE_FORMATS,
     artifact_rows,
@@ -42,8 +44,9 @@ from dfecs_app.io.rating_export import (
     fmt_percent,
     format_table,
 )
-from dfecs_app.io.rating_pack import export_pack, import_returned_ratings
+from dfecs_app.io.rating_pack import export_pack, merge_returned_ratings
 from dfecs_app.io.rating_session import RatingSession, session_from_votes
+from dfecs_app.io.schema import LIMITS
 from dfecs_app.io.votes_csv import read_votes_csv
 from dfecs_app.stats.agreement import Agreement, agreement
 
@@ -87,8 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=TABLE_FORMATS, default="table", help="table format")
     p.add_argument("--model", type=Path, help="check the votes/session against this model")
     p.add_argument("--tie", choices=TIE_RULES, help="tie rule (default: the session's)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=bounded_int(0, LIMITS.n_boot), default=1000, help="bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=seed_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("close", help="close a session (votes freeze and become visible)")
@@ -161,12 +164,13 @@ def _load_neutral(path: Path) -> np.ndarray:
 def _is_session(path: Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
+    check_regular_file(path, "votes or session file")  # never open a FIFO or device
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            head = fh.read(512).lstrip()
+        with open(path, "rb") as fh:
+            head = fh.read(512).removeprefix(b"\xef\xbb\xbf").lstrip()
     except OSError:
         return False
-    return head.startswith("{")
+    return head.startswith(b"{")
 
 
 def load_summary(source: Path, model=None, tie: str | None = None,
@@ -363,8 +367,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     session = RatingSession.open(args.session)
-    for path in args.returned:
-        n = import_returned_ratings(session, path)
+    counts = merge_returned_ratings(session, list(args.returned))  # all or nothing
+    for path, n in zip(args.returned, counts):
         print(f"merged {n} votes from {path}", file=sys.stderr)
     return 0
 

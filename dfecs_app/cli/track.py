@@ -17,11 +17,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from dfecs_app.cli._common import batch_arguments, progress_bar, run_batch_cli
+from dfecs_app.cli._common import batch_arguments, bounded_int, progress_bar, run_batch_cli
 from dfecs_app.errors import InputError
 from dfecs_app.io.batch import BatchTask, TaskResult, is_complete, write_manifest
 from dfecs_app.io.licences import PREDICTOR_NOTICE
 from dfecs_app.io.readers._naming import natural_key
+from dfecs_app.io.schema import LIMITS
 from dfecs_app.io.tracking import (
     DETECT_MODES,
     IMAGE_SUFFIXES,
@@ -45,7 +46,8 @@ def register(subparsers) -> None:
                    help="video files, image files (png/jpg/ppm/...) or directories of them")
     p.add_argument("--out", required=True, type=Path,
                    help="output CSV (one sequence) or directory (several sequences)")
-    p.add_argument("--upsample", type=int, default=0, metavar="N",
+    p.add_argument("--upsample", type=bounded_int(0, LIMITS.upsample, "each step doubles the image's width and height"),
+                   default=0, metavar="N",
                    help="detector upsampling: raise to find small faces (slower; default 0)")
     p.add_argument("--detect", choices=DETECT_MODES, default="track",
                    help="videos: 'track' (default) detects the face once and propagates it, "

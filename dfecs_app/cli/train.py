@@ -20,12 +20,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dfecs_app.cli._common import npz_output, progress_bar
+from dfecs_app.cli._common import npz_output, progress_bar, seed_int
 from dfecs_app.core.landmarks import PART_LABELS
 from dfecs_app.core.recipe import attach_recipe
 from dfecs_app.core.search import DEFAULT_STRATEGY, STRATEGIES, STRATEGY_LABELS, check_strategy
 from dfecs_app.core.ve_labels import VE_FFM, VE_FFM_HELP, VE_NNLS, VE_NNLS_HELP
 from dfecs_app.errors import InputError
+from dfecs_app.io.schema import validate
+from dfecs_app.io.schemas import TrainParams
+from dfecs_app.io.textfile import parse_json_text, read_json_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="explicit hyperparameters: a JSON string or a JSON file "
                         '({"parts": {"lips": {"k": 5, "alpha": 1.5}}, '
                         '"hfm": {"q": 16, "alpha_A": 0.1, "alpha_B": 0.1}})')
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument("--strategy", "--mode", dest="mode", default=DEFAULT_STRATEGY,
                    choices=(*STRATEGIES, "fast"), metavar="|".join(STRATEGIES),
                    help="hyperparameter search: " + "; ".join(STRATEGY_LABELS[s]
@@ -71,38 +74,18 @@ def parse_params(text: str) -> dict[str, Any]:
     source = None
     stripped = text.strip()
     if not stripped.startswith("{"):
-        path = Path(text)
-        if not path.is_file():
+        source = Path(text)
+        if not source.exists():
             raise InputError("neither a JSON object nor an existing JSON file", text,
                              field="params")
-        source = path
-        try:
-            stripped = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"cannot read ({err})", path, field="params") from err
-    try:
-        params = json.loads(stripped)
-    except json.JSONDecodeError as err:
-        raise InputError(f"invalid JSON: {err.msg} (line {err.lineno}, column {err.colno})",
-                         source, line=err.lineno if source else None, field="params") from err
-    if not isinstance(params, dict):
+        data = read_json_file(source, "--params file")
+    else:
+        data = parse_json_text(stripped, None, field="params")
+    if not isinstance(data, dict):
         raise InputError("must be a JSON object", source, field="params")
-    unknown = set(params) - {"parts", "hfm"}
-    if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)}; expected 'parts' and/or 'hfm'",
-                         source, field="params")
-    parts = params.get("parts", {})
-    if not isinstance(parts, dict):
-        raise InputError("must be an object {part: {k, alpha}}", source, field="parts")
-    for name, spec in parts.items():
-        if not isinstance(spec, dict) or set(spec) - {"k", "alpha"} or not {"k", "alpha"} <= set(spec):
-            raise InputError('must be an object {"k": int, "alpha": number}', source,
-                             field=f"parts.{name}")
-    hfm = params.get("hfm")
-    if hfm is not None and (not isinstance(hfm, dict) or set(hfm) != {"q", "alpha_A", "alpha_B"}):
-        raise InputError('must be an object {"q": int, "alpha_A": number, "alpha_B": number}',
-                         source, field="hfm")
-    return {"parts": parts, "hfm": hfm}
+    params = validate(TrainParams, data, source)
+    hfm = None if params.hfm is None else params.hfm.model_dump()
+    return {"parts": {k: v.model_dump() for k, v in params.parts.items()}, "hfm": hfm}
 
 
 def run(args: argparse.Namespace) -> int:

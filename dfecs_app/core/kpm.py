@@ -242,14 +242,28 @@ def compute_kpm(
     rows = np.flatnonzero(keep) if n_dropped else slice(None)
     n = len(table) - n_dropped
     if n == 0:
+        path, where = _files_of(table.source)
         raise InputError(
-            f"none of the {len(table)} frame(s) can be standardized: all miss the {why}"
+            f"none of the {len(table)} frame(s){where} can be standardized: all miss the {why}"
             + ("" if anchors == "auto" else "; try anchors 'auto' or 'eyes'"),
-            path=str(table.source[0]) if len(table) else None,
+            path=path,
             field="anchors" if anchors != "auto" else None,
         )
     points, smask, in_mask = table.points[rows], smask[rows], table.mask[rows]
     subject, sequence, frame = table.subject[rows], table.sequence[rows], table.frame[rows]
+    flat = _flat_frames(points, in_mask)  # all points on one line or one spot
+    if flat.any():
+        path, where = _files_of(table.source[rows][flat])
+        if flat.all():
+            raise InputError(f"no frame{where} could be standardized (degenerate shapes: all "
+                             "points on one line or one spot)", path=path)
+        notes.append(f"dropped {int(flat.sum())} degenerate frame(s){where or ' in ' + path}"
+                     " (all points on one line or one spot)")
+        n_dropped += int(flat.sum())
+        good = np.flatnonzero(~flat)
+        points, smask, in_mask, subject, sequence, frame = (
+            a[good] for a in (points, smask, in_mask, subject, sequence, frame))
+        n = good.size
     weights = weights_by_layout(frontalization) if frontalize else None
     layout = frontalization_layout(in_mask) if frontalize else None
 
@@ -271,7 +285,9 @@ def compute_kpm(
         std, smask, subject, sequence, frame = (a[good] for a in (std, smask, subject, sequence, frame))
         n = good.size
         if n == 0:
-            raise InputError("no frame could be standardized (degenerate shapes)")
+            path, where = _files_of(table.source[rows])
+            raise InputError(f"no frame{where} could be standardized (degenerate shapes: anchor "
+                             "points on one line or one spot)", path=path)
     gid, n_groups = _group_ids(subject, sequence, group_by)
     singles = int((np.bincount(gid, minlength=n_groups) == 1).sum())
     if singles:
@@ -317,6 +333,35 @@ def compute_kpm(
         "notes": notes,
     }
     return KPMSet(X=X, mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
+
+
+def _flat_frames(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(n,) True where a frame's known points span no area (collinear or coincident).
+
+    ``points`` (n, 68, 2), ``mask`` (n, 68). The 2 x 2 scatter of the known points is
+    singular up to 1e-9 of its scale.
+    """
+    w = mask.astype(np.float64)
+    cnt = np.maximum(w.sum(axis=1), 1.0)
+    p = np.where(mask[..., None], points, 0.0)
+    mean = p.sum(axis=1) / cnt[:, None]
+    d = (p - mean[:, None, :]) * w[..., None]
+    sxx = (d[..., 0] ** 2).sum(axis=1)
+    syy = (d[..., 1] ** 2).sum(axis=1)
+    sxy = (d[..., 0] * d[..., 1]).sum(axis=1)
+    det = sxx * syy - sxy**2
+    return ~(det > 1e-9 * (sxx + syy) ** 2) | (w.sum(axis=1) < 3)
+
+
+def _files_of(source: np.ndarray) -> tuple[str | None, str]:
+    """(the one file, "") when all frames come from one file, else (None, " in a, b and 3 more")."""
+    files = sorted({str(f) for f in np.unique(source)}) if len(source) else []
+    if len(files) == 1:
+        return files[0], ""
+    if not files:
+        return None, ""
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return None, f" (in {shown})"
 
 
 def _anchors_text(anchors: str) -> str:

@@ -610,6 +610,8 @@ class DataPanel(QWidget):
 
             anchors = self.document.anchors
             std = standardize(pts[None], mask[None], anchors=anchors)[0]
+            if not np.isfinite(std[mask]).all():  # NaN would crash the plot's painting
+                raise ValueError("degenerate shape (points on one line or one spot)")
             self.std_face.set_face(std, standardized_mask(mask[None], anchors=anchors)[0])
             self.std_plot.getPlotItem().autoRange()
         except ValueError as err:

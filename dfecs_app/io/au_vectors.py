@@ -16,6 +16,7 @@ NPZ
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from dfecs_app.core.baselines import (
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS
 from dfecs_app.errors import InputError
 from dfecs_app.io.npz import open_npz
+from dfecs_app.io.readers._text import strict_float
+from dfecs_app.io.schema import LIMITS
+from dfecs_app.io.textfile import read_text_file
 
 __all__ = ["read_au_csv", "read_au_npz", "read_au_file"]
 
@@ -67,13 +71,16 @@ def read_au_csv(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         Missing file, or a malformed row (naming the file and line).
     """
     path = Path(path)
+    text = read_text_file(path, "AU vector file")
+    old_limit = csv.field_size_limit(LIMITS.csv_field)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [(i + 1, r) for i, r in enumerate(csv.reader(fh)) if r and any(c.strip() for c in r)]
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not a text CSV file ({err.reason})", path) from None
+        rows = [(i + 1, r) for i, r in enumerate(reader) if r and any(c.strip() for c in r)]
+    except csv.Error as err:
+        raise InputError(f"not a readable CSV table ({err}; at most {LIMITS.csv_field} "
+                         "characters a field)", path, line=reader.line_num + 1) from None
+    finally:
+        csv.field_size_limit(old_limit)
     if not rows:
         raise InputError("empty file", path)
     name_col, order = 0, np.arange(1, N_FEATURES + 1)
@@ -87,21 +94,38 @@ def read_au_csv(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         name_col, order = _header_columns(first, path)
         rows = rows[1:]
     vectors, names = [], []
+    first_seen: dict[str, int] = {}
     for line, row in rows:
         if len(row) <= int(order.max()):
             raise InputError(f"expected a name and {N_FEATURES} numbers, got {len(row)} fields",
                              path, line=line)
         try:
-            vals = np.array([float(row[j]) for j in order])
+            vals = np.array([strict_float(row[j]) for j in order])
         except ValueError as err:
             raise InputError(f"not a number ({err})", path, line=line) from None
-        if not np.isfinite(vals).all():
-            raise InputError("NaN or inf value", path, line=line)
-        names.append(row[name_col].strip())
+        if not (np.isfinite(vals) & (np.abs(vals) <= LIMITS.magnitude)).all():
+            raise InputError("NaN, inf or absurd value", path, line=line)
+        name = row[name_col].strip()
+        if name in first_seen:
+            raise InputError(f"AU name {name!r} appears twice (first on line "
+                             f"{first_seen[name]})", path, line=line)
+        first_seen[name] = line
+        names.append(name)
         vectors.append(vals)
     if not vectors:
         raise InputError("no AU rows", path)
     return np.asarray(vectors), names
+
+
+def _numeric(npz, key: str, path: Path) -> np.ndarray:
+    """Array ``key`` as float64: real numbers only, finite and not absurd."""
+    arr = np.asarray(npz[key])
+    if arr.dtype.kind not in "fiu":
+        raise InputError(f"must be real numbers, got dtype {arr.dtype}", path, field=key)
+    arr = arr.astype(np.float64)
+    if not (np.isfinite(arr) & (np.abs(arr) <= LIMITS.magnitude)).all():
+        raise InputError("NaN, inf or absurd values", path, field=key)
+    return arr
 
 
 def _names_from(npz, key_options: tuple[str, ...], q: int, default: list[str]) -> list[str]:
@@ -134,14 +158,14 @@ def read_au_npz(path: str | os.PathLike, intensity: float = DEFAULT_APEX_INTENSI
         try:
             if "vectors" in files or "components" in files:
                 key = "vectors" if "vectors" in files else "components"
-                vec = np.asarray(npz[key], dtype=np.float64)
+                vec = _numeric(npz, key, path)
                 names = _names_from(npz, ("names",), vec.shape[0] if vec.ndim == 2 else -1,
                                     [f"AU {i + 1}" for i in range(len(vec))])
                 model = facs_aus_from_vectors(vec, names, meta={"source": str(path)})
             elif "delta_xy" in files and ("zero_xy" in files or "neutral_xy" in files):
                 y_up = "zero_xy" not in files
-                neutral = np.asarray(npz["neutral_xy" if y_up else "zero_xy"], dtype=np.float64)
-                delta = np.asarray(npz["delta_xy"], dtype=np.float64)
+                neutral = _numeric(npz, "neutral_xy" if y_up else "zero_xy", path)
+                delta = _numeric(npz, "delta_xy", path)
                 q = delta.shape[0] if delta.ndim == 3 else -1
                 default = (pyfeat_au_names(PYFEAT_2021_AUS) if q == len(PYFEAT_2021_AUS)
                            else [f"AU {i + 1}" for i in range(max(q, 0))])

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,10 @@ from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import N_FEATURES, N_POINTS, point_mask_to_feature_mask
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic
+from dfecs_app.io.npz import load_arrays
+from dfecs_app.io.schema import LIMITS, validate
+from dfecs_app.io.schemas import KPMMeta
+from dfecs_app.io.textfile import parse_json_text
 
 KPM_FORMAT = "dfecs-kpm"
 KPM_FORMAT_VERSION = 1
@@ -64,33 +67,8 @@ _FILE_STAMPS = ("format", "format_version", "app_version")
 
 
 def _open(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an NPZ, or ``{'X': array}`` of an NPY file."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except FileNotFoundError as err:
-        raise InputError("no such file", path) from err
-    except IsADirectoryError as err:
-        raise InputError("is a directory, not a KPM file", path) from err
-    if not (magic.startswith(b"PK\x03\x04") or magic == b"\x93NUMPY"):
-        raise InputError("not an NPZ/NPY file", path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err):
-            raise InputError("holds pickled objects, which are never loaded", path) from err
-        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise InputError(f"not an NPZ/NPY file ({err})", path) from err
-    if isinstance(loaded, np.ndarray):
-        return {"X": loaded}
-    with loaded:
-        try:
-            return {name: loaded[name] for name in loaded.files}
-        except ValueError as err:  # an object array inside the NPZ
-            raise InputError(f"holds pickled objects, which are never loaded ({err})", path) from err
-        except (OSError, zipfile.BadZipFile, EOFError) as err:
-            raise InputError(f"damaged NPZ file ({err})", path) from err
+    """All arrays of an NPZ, or ``{'X': array}`` of an NPY file (headers checked first)."""
+    return load_arrays(path, "KPM file", allow_npy=True)
 
 
 def _meta(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
@@ -99,12 +77,15 @@ def _meta(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
     raw = arrays["meta"]
     if raw.dtype.kind != "U" or raw.ndim != 0:
         raise InputError("meta must be one JSON string", path, field="meta")
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as err:
-        raise InputError(f"meta is not valid JSON ({err})", path, field="meta") from err
+    meta = parse_json_text(str(raw), path, field="meta")
     if not isinstance(meta, dict):
         raise InputError("meta must be a JSON object", path, field="meta")
+    version = meta.get("format_version", KPM_FORMAT_VERSION)
+    if version != KPM_FORMAT_VERSION or isinstance(version, bool):
+        raise FormatVersionError(
+            f"KPM format version {str(version)[:20]} is not supported (this app reads version "
+            f"{KPM_FORMAT_VERSION})", path, field="format_version")
+    validate(KPMMeta, meta, path, prefix="meta")
     if meta.get("format", KPM_FORMAT) != KPM_FORMAT:
         raise InputError(f"not a KPM file (meta format {meta.get('format')!r})", path, field="meta")
     version = meta.get("format_version", KPM_FORMAT_VERSION)
@@ -155,6 +136,10 @@ def load_kpm(path: str | os.PathLike) -> KPMSet:
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise InputError(f"NaN or inf in {int(bad.any(axis=1).sum())} row(s), first row {row}", path, field="X")
+    if X.size and float(np.abs(X).max()) > LIMITS.magnitude:
+        row = int(np.flatnonzero((np.abs(X) > LIMITS.magnitude).any(axis=1))[0])
+        raise InputError(f"values beyond ±{LIMITS.magnitude:g} (first in row {row}): not KPMs",
+                         path, field="X")
     n = X.shape[0]
     if "mask" in arrays:
         mask = arrays["mask"]

@@ -73,6 +73,8 @@ from dfecs_app.core.landmarks import ANCHOR_CHOICES, N_POINTS
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic, write_json_atomic
 from dfecs_app.io.resources import builtin_name, is_builtin, resolve_builtin
+from dfecs_app.io.schema import validate
+from dfecs_app.io.schemas import ProjectFile
 from dfecs_app.io.textfile import read_json_file
 
 __all__ = [
@@ -786,6 +788,7 @@ def load_project(path: str | os.PathLike) -> Project:
             f"project format version {json.dumps(version)} is not supported (this app reads version "
             f"{PROJECT_FORMAT_VERSION}; written by DFECS Studio {raw.get('app_version', '?')})",
             path, field="format_version")
+    validate(ProjectFile, raw, path)  # the declared types and bounds (io/schemas.py)
     base = path.parent
 
     def decode(text: str, where: str) -> Path:

@@ -18,6 +18,7 @@ import numpy as np
 from dfecs_app import __version__
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.landmarks import N_POINTS
+from dfecs_app.core.ratings import Vote
 from dfecs_app.errors import FormatVersionError, InputError
 from dfecs_app.io.atomic import write_json_atomic
 from dfecs_app.io.rating_session import (
@@ -28,10 +29,12 @@ from dfecs_app.io.rating_session import (
     short_hash,
     utc_now,
 )
+from dfecs_app.io.schema import validate
+from dfecs_app.io.schemas import PackFile
 from dfecs_app.io.textfile import json_field
 
 __all__ = ["PACK_FORMAT", "PACK_FORMAT_VERSION", "PACK_FILE", "RETURNED_FILE", "export_pack",
-           "RatingPack", "import_returned_ratings"]
+           "RatingPack", "import_returned_ratings", "merge_returned_ratings"]
 
 PACK_FORMAT = "dfecs-rating-pack"
 PACK_FORMAT_VERSION = 1
@@ -177,6 +180,7 @@ class RatingPack:
         if data.get("format_version") != PACK_FORMAT_VERSION:
             raise FormatVersionError(f"rating pack format version {data.get('format_version')} "
                                      "is not supported", manifest, field="format_version")
+        validate(PackFile, data, manifest)  # declared types (io/schemas.py)
         self.folder = folder
         self.rater = json_field(data, "rater", str, manifest)
         self.names = json_field(data, "components", list, manifest)
@@ -253,7 +257,38 @@ def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> 
     file, rates another model or belongs to another session, names an unknown rater, when that
     rater already voted in ``session``, or when ``session`` is closed.
     """
-    path = Path(path)
+    return merge_returned_ratings(session, [path])[0]
+
+
+def merge_returned_ratings(session: RatingSession, paths: list[str | os.PathLike]) -> list[int]:
+    """Merge several returned ratings files all or nothing; returns the vote count of each.
+
+    Every file is read and checked (as :func:`import_returned_ratings`, and no rater twice)
+    before anything is merged; then all votes are saved in one write.
+
+    Raises
+    ------
+    InputError
+        The first file that is refused (naming it); the session is unchanged.
+    """
+    checked = [_check_returned(session, Path(p)) for p in paths]
+    seen: dict[str, Path] = {}
+    for path, rater, _, _ in checked:
+        if rater in seen:
+            raise InputError(f"rater {rater!r} is also in {seen[rater]}; nothing merged", path,
+                             field="pack.rater")
+        seen[rater] = path
+    with session._transaction():
+        for _, rater, votes, times in checked:
+            for c, v in votes.items():
+                session._votes[rater][c] = v
+                session._times[(rater, c)] = times.get(c, "")
+                session._dirty.add((rater, c))
+    return [len(votes) for _, _, votes, _ in checked]
+
+
+def _check_returned(session: RatingSession, path: Path
+                    ) -> tuple[Path, str, dict[int, Vote], dict[int, str]]:
     if path.is_dir():
         path = path / RETURNED_FILE
     returned = session_from_json(path, read_session_json(path))
@@ -281,9 +316,6 @@ def import_returned_ratings(session: RatingSession, path: str | os.PathLike) -> 
             != [normalize_name(c) for c in session.display_names()]):
         raise InputError("the ratings' components differ from the session's; nothing merged",
                          path, field="components")
-    incoming = returned._votes.get(rater, {})
-    for c, v in incoming.items():
-        session._votes[rater][c] = v
-        session._times[(rater, c)] = returned._times.get((rater, c), "")
-    session.save()
-    return len(incoming)
+    incoming = dict(returned._votes.get(rater, {}))
+    times = {c: returned._times.get((rater, c), "") for c in incoming}
+    return path, rater, incoming, times

@@ -35,9 +35,18 @@ holds the message). Opening without a model checks the recorded model file the s
 
 Durability
 ----------
-Every mutating method rewrites the file through :func:`dfecs_app.io.atomic.write_json_atomic`
+Every mutating method rewrites the file through :func:`dfecs_app.io.atomic.write_text_atomic`
 (temporary file, fsync, rename) before it returns: killing the process at any moment loses at
-most the change in flight.
+most the change in flight. A change that cannot be written (disk full, read-only folder) raises
+:class:`SessionSaveError` and is rolled back: the vote is on disk or not recorded at all.
+
+Concurrent writers
+------------------
+Every save holds :func:`dfecs_app.io.file_lock.folder_lock` and first compares the file with
+what this object last read or wrote (SHA-256 of the bytes). If another writer (``dfecs ratings
+merge``, a second window) changed it, its state is merged in first: votes this object did not
+change since come from the file, this object's own changes win on the votes they touch, new
+raters are added, and a session closed elsewhere refuses further votes.
 
 Blinding
 --------
@@ -53,6 +62,11 @@ tables (CSV) in :mod:`dfecs_app.io.votes_csv`.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import errno
+import hashlib
+import json
 import os
 import uuid
 import warnings
@@ -77,7 +91,10 @@ from dfecs_app.core.ratings import (
     vote_matrix,
 )
 from dfecs_app.errors import DfecsError, FormatVersionError, InputError
-from dfecs_app.io.atomic import write_json_atomic
+from dfecs_app.io.atomic import write_text_atomic
+from dfecs_app.io.file_lock import folder_lock
+from dfecs_app.io.schema import validate
+from dfecs_app.io.schemas import SessionFile
 from dfecs_app.io.textfile import json_field, read_json_file
 
 SESSION_FORMAT = "dfecs-rating-session"
@@ -87,6 +104,11 @@ COMPARISON_FORMAT_VERSION = 2
 SUPPORTED_FORMAT_VERSIONS = (SESSION_FORMAT_VERSION, COMPARISON_FORMAT_VERSION)
 DEFAULT_RATERS = ("Rater 1", "Rater 2", "Rater 3")
 HASH_SHOWN = 16
+
+
+class SessionSaveError(DfecsError):
+    """A change could not be written to the session file; it was not recorded (memory, undo
+    stack and file agree on the state before the change)."""
 
 
 class ModelChangedWarning(UserWarning):
@@ -158,6 +180,10 @@ class RatingSession:
         self._votes: dict[str, dict[int, Vote]] = {r: {} for r in self.raters}
         self._times: dict[tuple[str, int], str] = {}
         self._stacks: dict[str, CommandStack] = {r: CommandStack() for r in self.raters}
+        #: SHA-256 of the file as last read or written by this object (None: never).
+        self._disk_digest: str | None = None
+        #: (rater, component) changed here since the last save.
+        self._dirty: set[tuple[str, int]] = set()
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -249,7 +275,12 @@ class RatingSession:
         FormatVersionError
             Another format version.
         """
-        session = session_from_json(Path(path), read_session_json(Path(path)))
+        path = Path(path)
+        with folder_lock(path):
+            data = read_session_json(path)
+            digest = _file_digest(path)
+        session = session_from_json(path, data)
+        session._disk_digest = digest
         session.check_model(model, model_path)
         return session
 
@@ -322,9 +353,83 @@ class RatingSession:
         return out
 
     def save(self) -> None:
-        """Write the session atomically (called by every mutating method)."""
-        self.modified = utc_now()
-        write_json_atomic(self.path, self.to_json())
+        """Merge what other writers saved meanwhile, then write the session atomically.
+
+        Raises
+        ------
+        SessionSaveError
+            The file could not be written, or the session was closed or replaced elsewhere.
+        """
+        with folder_lock(self.path):
+            current = _file_digest(self.path)
+            if (current is not None and self._disk_digest is not None
+                    and current != self._disk_digest):
+                self._merge_from_disk()
+            self.modified = utc_now()
+            text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+            try:
+                write_text_atomic(self.path, text)
+            except OSError as err:
+                reason = ("the disk is full" if err.errno == errno.ENOSPC
+                          else err.strerror or str(err))
+                raise SessionSaveError(f"{self.path}: could not save the session ({reason}); "
+                                       "the last change was NOT recorded") from None
+            self._disk_digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            self._dirty.clear()
+
+    def _merge_from_disk(self) -> None:
+        """Take into memory what another writer saved (see "Concurrent writers")."""
+        try:
+            disk = session_from_json(self.path, read_session_json(self.path))
+        except InputError as err:
+            raise SessionSaveError(f"the session file was changed by another program and no "
+                                   f"longer reads ({err}); the last change was NOT recorded"
+                                   ) from None
+        if disk.session_id != self.session_id:
+            raise SessionSaveError(f"{self.path}: the file now holds another session; the last "
+                                   "change was NOT recorded")
+        if disk.closed and not self.closed:
+            if self._dirty:
+                raise SessionSaveError(f"{self.path}: the session was closed by another program; "
+                                       "votes can no longer change (the last change was NOT "
+                                       "recorded)")
+            self.closed = True
+        for r in disk.raters:
+            if r not in self._votes:
+                self.raters.append(r)
+                self._orders[r] = disk.order(r)
+                self._votes[r] = {}
+                self._stacks[r] = CommandStack()
+        for r in self.raters:
+            if r not in disk._votes:
+                continue
+            mine, theirs = self._votes[r], disk._votes[r]
+            changed = False
+            for c in set(mine) | set(theirs):
+                if (r, c) in self._dirty or mine.get(c) == theirs.get(c):
+                    continue
+                changed = True
+                if c in theirs:
+                    mine[c] = theirs[c]
+                    self._times[(r, c)] = disk._times.get((r, c), "")
+                else:
+                    mine.pop(c, None)
+                    self._times.pop((r, c), None)
+            if changed:  # the undo history no longer describes this rater's votes
+                self._stacks[r].clear()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """Apply changes in the block and save; on any failure restore the state before."""
+        snapshot = copy.deepcopy((self._votes, self._times, self._stacks, self.raters,
+                                  self._orders, self.closed, self._dirty))
+        try:
+            yield
+            self.save()
+        except BaseException:
+            (self._votes, self._times, self._stacks, self.raters, self._orders, self.closed,
+             self._dirty) = snapshot
+            raise
 
     def save_as(self, path: str | os.PathLike) -> None:
         """Write a copy to ``path`` and continue with that file."""
@@ -335,6 +440,7 @@ class RatingSession:
         for m in self.models or ():
             if m.get("path") and not Path(m["path"]).is_absolute():
                 m["path"] = _relative_to(old_dir / m["path"], self.path.parent)
+        self._disk_digest = None  # a new file: whatever is there is replaced
         self.save()
 
     # -- per-rater access -----------------------------------------------------------------
@@ -424,6 +530,7 @@ class RatingSession:
             raise DfecsError("the session is closed: votes can no longer change")
 
     def _apply(self, cmd: SetVote) -> None:
+        self._dirty.add((cmd.rater, cmd.component))
         votes = self._votes[cmd.rater]
         if cmd.after is None:
             votes.pop(cmd.component, None)
@@ -439,9 +546,9 @@ class RatingSession:
         if before == after:
             return after
         cmd = SetVote(rater, component, before, after)
-        self._apply(cmd)
-        self._stacks[rater].push(cmd)
-        self.save()
+        with self._transaction():
+            self._apply(cmd)
+            self._stacks[rater].push(cmd)
         return after
 
     def set_vote(self, rater: str, component: int, interpretable: bool, *,
@@ -504,31 +611,33 @@ class RatingSession:
 
     def _replay(self, rater: str, *, redo: bool) -> int | None:
         self._check_open()
-        stack = self._stacks[self._rater(rater)]
-        cmd = stack.redo() if redo else stack.undo()
-        if cmd is None:
+        self._rater(rater)
+        if not (self._stacks[rater].can_redo if redo else self._stacks[rater].can_undo):
             return None
-        self._apply(cmd)
-        self.save()
+        with self._transaction():
+            stack = self._stacks[rater]
+            cmd = stack.redo() if redo else stack.undo()
+            self._apply(cmd)
         return cmd.component
 
     def add_rater(self, name: str) -> None:
         """Add a rater (with their own blinded order) and save."""
         self._check_open()
         _check_raters(self.raters + [name], self.path)
-        self.raters.append(name)
-        k = self.n_components
-        self._orders[name] = blinded_order(k, name, self.seed) if self.blinded else list(range(k))
-        self._votes[name] = {}
-        self._stacks[name] = CommandStack()
-        self.save()
+        with self._transaction():
+            self.raters.append(name)
+            k = self.n_components
+            self._orders[name] = (blinded_order(k, name, self.seed) if self.blinded
+                                  else list(range(k)))
+            self._votes[name] = {}
+            self._stacks[name] = CommandStack()
 
     def close(self) -> None:
         """Close the session: votes freeze and become visible to all. Saves."""
-        self.closed = True
-        for s in self._stacks.values():
-            s.clear()
-        self.save()
+        with self._transaction():
+            self.closed = True
+            for s in self._stacks.values():
+                s.clear()
 
     # -- whole-table access (unblinded) ---------------------------------------------------
     def _check_unblinded(self) -> None:
@@ -557,6 +666,16 @@ class RatingSession:
 # ---------------------------------------------------------------------------------------------
 # reading and validation
 # ---------------------------------------------------------------------------------------------
+def _file_digest(path: Path) -> str | None:
+    """SHA-256 of the file's bytes (None when it does not exist)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
+
+
 def _relative_to(target: Path, base: Path) -> str:
     try:
         return os.path.relpath(target.resolve(), base.resolve())
@@ -587,78 +706,56 @@ def read_session_json(path: Path) -> dict[str, Any]:
 
 
 def session_from_json(path: Path, data: dict[str, Any]) -> RatingSession:
+    """A session from its parsed JSON, validated against :class:`~dfecs_app.io.schemas.SessionFile`.
+
+    Raises
+    ------
+    InputError
+        The first field that breaks the schema (strict types: ``"closed": "false"`` is refused,
+        never read as closed), an unknown rater or a duplicate vote.
+    FormatVersionError
+        Another format version.
+    """
     if data.get("format") != SESSION_FORMAT:
-        raise InputError(f"not a DFECS rating session (format {data.get('format')!r})", path,
-                         field="format")
+        raise InputError(f"not a DFECS rating session (format {str(data.get('format'))[:40]!r})",
+                         path, field="format")
     version = data.get("format_version")
-    if version not in SUPPORTED_FORMAT_VERSIONS:
-        raise FormatVersionError(f"rating session format version {version} is not supported "
-                                 f"(this app reads versions "
+    if isinstance(version, bool) or version not in SUPPORTED_FORMAT_VERSIONS:
+        raise FormatVersionError(f"rating session format version {str(version)[:20]} is not "
+                                 f"supported (this app reads versions "
                                  f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))})", path,
                                  field="format_version")
-    model = json_field(data, "model", dict, path)
-    model_hash = model.get("hash")
-    if model_hash is not None and not isinstance(model_hash, str):
-        raise InputError("must be a string or null", path, field="model.hash")
-    components = json_field(data, "components", list, path)
-    if not components or not all(isinstance(c, str) for c in components):
-        raise InputError("must be a non-empty list of names", path, field="components")
+    doc = validate(SessionFile, data, path)
+    components = list(doc.components)
     k = len(components)
-    raters_raw = json_field(data, "raters", list, path)
-    raters: list[str] = []
-    orders: dict[str, list[int]] = {}
-    for i, r in enumerate(raters_raw):
-        if not isinstance(r, dict):
-            raise InputError("must be an object", path, field=f"raters[{i}]")
-        name = json_field(r, "name", str, path, f"raters[{i}]")
-        order = json_field(r, "order", list, path, f"raters[{i}]")
-        if sorted(order) != list(range(k)) or not all(isinstance(o, int) for o in order):
-            raise InputError(f"must be a permutation of 0..{k - 1}", path,
-                             field=f"raters[{i}].order")
-        raters.append(name)
-        orders[name] = order
+    raters = [r.name for r in doc.raters]
+    orders = {r.name: list(r.order) for r in doc.raters}
     _check_raters(raters, path)
-    tie = data.get("tie_rule", DEFAULT_TIE_RULE)
-    if tie not in TIE_RULES:
+    if doc.tie_rule not in TIE_RULES:
         raise InputError(f"must be one of {TIE_RULES}", path, field="tie_rule")
-    pack = data.get("pack")
-    if pack is not None and not (isinstance(pack, dict) and isinstance(pack.get("rater"), str)):
-        raise InputError("must be null or an object with a rater", path, field="pack")
     session = RatingSession(
-        path, session_id=str(data.get("session_id") or uuid.uuid4().hex), model_hash=model_hash,
-        model_kind=str(model.get("kind", "dfecs")), model_path=model.get("path"),
-        components=components, raters=raters, orders=orders, seed=int(data.get("seed", 0)),
-        tie=tie, blinded=bool(data.get("blinded", True)), closed=bool(data.get("closed", False)),
-        created=str(data.get("created", "")), modified=str(data.get("modified", "")), pack=pack)
+        path, session_id=doc.session_id or uuid.uuid4().hex, model_hash=doc.model.hash,
+        model_kind=doc.model.kind, model_path=doc.model.path,
+        components=components, raters=raters, orders=orders, seed=doc.seed,
+        tie=doc.tie_rule, blinded=doc.blinded, closed=doc.closed,
+        created=doc.created, modified=doc.modified,
+        pack=None if doc.pack is None else doc.pack.model_dump(exclude_none=True))
     if version == COMPARISON_FORMAT_VERSION:
         session.models = _read_models(data, path, k)
-    votes = json_field(data, "votes", list, path)
-    for i, v in enumerate(votes):
+    for i, v in enumerate(doc.votes):
         where = f"votes[{i}]"
-        if not isinstance(v, dict):
-            raise InputError("must be an object", path, field=where)
-        rater = json_field(v, "rater", str, path, where)
-        if rater not in orders:
-            raise InputError(f"unknown rater {rater!r}", path, field=f"{where}.rater")
-        comp = json_field(v, "component", int, path, where)
-        if not 0 <= comp < k:
-            raise InputError(f"component {comp} out of range 0..{k - 1}", path,
+        if v.rater not in orders:
+            raise InputError(f"unknown rater {v.rater!r}", path, field=f"{where}.rater")
+        if not v.component < k:
+            raise InputError(f"component {v.component} out of range 0..{k - 1}", path,
                              field=f"{where}.component")
-        if comp in session._votes[rater]:
-            raise InputError(f"duplicate vote of {rater!r} on {components[comp]!r}", path,
-                             field=where)
-        val = json_field(v, "vote", bool, path, where)
-        points = v.get("points", [])
-        if not isinstance(points, list) or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 <= p < N_POINTS
-                for p in points):
-            raise InputError(f"must be a list of keypoint indices 0..{N_POINTS - 1}", path,
-                             field=f"{where}.points")
-        session._votes[rater][comp] = Vote(component=comp, rater=rater, interpretable=val,
-                                           points=tuple(points),
-                                           artifact=str(v.get("artifact", "")),
-                                           basis=str(v.get("basis", "")))
-        session._times[(rater, comp)] = str(v.get("time", ""))
+        if v.component in session._votes[v.rater]:
+            raise InputError(f"duplicate vote of {v.rater!r} on {components[v.component]!r}",
+                             path, field=where)
+        session._votes[v.rater][v.component] = Vote(
+            component=v.component, rater=v.rater, interpretable=v.vote, points=tuple(v.points),
+            artifact=v.artifact, basis=v.basis)
+        session._times[(v.rater, v.component)] = v.time
     return session
 
 

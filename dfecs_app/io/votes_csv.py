@@ -15,6 +15,7 @@ from dfecs_app.core.landmarks import N_POINTS
 from dfecs_app.core.ratings import Vote
 from dfecs_app.errors import InputError
 from dfecs_app.io.rating_session import normalize_name
+from dfecs_app.io.schema import LIMITS
 from dfecs_app.io.textfile import read_text_file
 
 __all__ = ["VOTE_TRUE", "VOTE_FALSE", "parse_vote", "read_votes_csv"]
@@ -72,8 +73,31 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
     """
     path = Path(path)
     text = read_text_file(path)
+    return _read_votes(path, text, components, raters)
+
+
+def _ascii_int(s: str) -> int | None:
+    """``int(s)`` for plain ASCII digits only (no ``²``, ``1_000``, ``+1``, spaces)."""
+    return int(s) if s.isascii() and s.isdigit() and len(s) <= 18 else None
+
+
+def _read_votes(path: Path, text: str, components: list[str] | None,
+                raters: list[str] | None) -> tuple[list[str], list[str], list[Vote]]:
     reader = csv.reader(text.splitlines())
-    header = next(reader)
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(LIMITS.csv_field)
+    try:
+        rows = []
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as err:
+        raise InputError(f"not a readable CSV table ({err}; at most {LIMITS.csv_field} "
+                         "characters a field)", path, line=reader.line_num + 1) from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not rows:
+        raise InputError("the votes file is empty", path)
+    header = rows[0][1]
     cols: dict[str, int] = {}
     for j, h in enumerate(header):
         key = _COLUMN_ALIASES.get(h.strip().casefold())
@@ -87,8 +111,8 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
     raw_rows: list[tuple[int, str, str, bool, tuple[int, ...], str, str]] = []
     seen: dict[tuple[str, str], int] = {}
     rater_order: list[str] = []
-    for row in reader:
-        line = reader.line_num
+    spelled: dict[str, str] = {}
+    for line, row in rows[1:]:
         if not any(c.strip() for c in row):
             continue
         def cell(key: str, row: list[str] = row) -> str:
@@ -100,6 +124,11 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
             raise InputError("empty component", path, line=line, field="component")
         if not rater:
             raise InputError("empty rater", path, line=line, field="rater")
+        folded = " ".join(rater.split()).casefold()
+        if spelled.setdefault(folded, rater) != rater:
+            raise InputError(f"rater {rater!r} is spelled {spelled[folded]!r} elsewhere in the "
+                             "file (case or spaces differ): use one spelling", path, line=line,
+                             field="rater")
         if raters is not None and rater not in raters:
             raise InputError(f"unknown rater {rater!r} (expected one of {', '.join(raters)})",
                              path, line=line, field="rater")
@@ -109,7 +138,8 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
                              line=line, field="vote")
         points_text = cell("points")
         try:
-            points = tuple(int(p) for p in points_text.replace(";", " ").replace(",", " ").split())
+            parts = points_text.replace(";", " ").replace(",", " ").split()
+            points = tuple(_ascii_int(p) if _ascii_int(p) is not None else -1 for p in parts)
             if any(not 0 <= p < N_POINTS for p in points):
                 raise ValueError
         except ValueError as err:
@@ -126,8 +156,7 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
     if not raw_rows:
         raise InputError("no votes in the file (only a header)", path, line=1)
 
-    def number(s: str) -> int | None:
-        return int(s) if s.isdigit() else None
+    number = _ascii_int
 
     if known is not None:
         names = list(components or [])
@@ -148,6 +177,11 @@ def read_votes_csv(path: str | os.PathLike, components: list[str] | None = None,
         nums = sorted({number(r[1]) for r in raw_rows})
         if nums[0] < 1:
             raise InputError("component numbers start at 1", path, field="component")
+        if nums[-1] > LIMITS.components:
+            line = next(r[0] for r in raw_rows if number(r[1]) == nums[-1])
+            raise InputError(f"component number {nums[-1]} is beyond the largest model this app "
+                             f"handles ({LIMITS.components} components)", path, line=line,
+                             field="component")
         names = [f"Component {n}" for n in range(1, nums[-1] + 1)]
         index_of = {r[1]: number(r[1]) - 1 for r in raw_rows}
     else:

@@ -171,7 +171,7 @@ class RatingScreen(QWidget):
         self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.image_label.setAccessibleName("Projected AU image")
         self.plot = ArrowPlotWidget()
-        self.plot.pointClicked.connect(self.toggle_point)
+        self.plot.pointClicked.connect(lambda p: self._guarded(self.toggle_point, p))
         self.reference = ReferencePanel()
         split = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.image_label, self.plot, self.reference):
@@ -242,9 +242,10 @@ class RatingScreen(QWidget):
         self.artifact_box = QWidget()
         self.artifact_box.setLayout(form)
 
-        self.points_edit.editingFinished.connect(self._commit_points)
-        self.artifact_edit.editingFinished.connect(self._commit_artifact)
-        self.basis_edit.lineEdit().editingFinished.connect(self._commit_basis)
+        self.points_edit.editingFinished.connect(lambda: self._guarded(self._commit_points))
+        self.artifact_edit.editingFinished.connect(lambda: self._guarded(self._commit_artifact))
+        self.basis_edit.lineEdit().editingFinished.connect(
+            lambda: self._guarded(self._commit_basis))
         self.basis_edit.activated.connect(lambda _i: self._commit_basis())
 
         self.status = QLabel()
@@ -367,9 +368,16 @@ class RatingScreen(QWidget):
         }
         for aid in self.aid_checks:
             handlers[aid] = lambda a=aid: self.set_aid(a, not self.aid(a))
+        self._guarded(handlers[action])
+
+    def _guarded(self, action, *args) -> None:
+        """Run ``action``; a DfecsError (e.g. a vote that could not be saved) is shown in the
+        status line — never a blocking dialog — and the screen shows the state as saved."""
         try:
-            handlers[action]()
-        except DfecsError as err:  # shown in the status line, never a blocking dialog
+            action(*args)
+        except DfecsError as err:
+            if self.session is not None and self.rater:
+                self._refresh()
             self.status.setText(f"<span style='color:#b00020'>{err}</span>")
             self.message.emit(str(err))
 

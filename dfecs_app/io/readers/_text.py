@@ -18,6 +18,8 @@ import numpy as np
 from dfecs_app.core.landmarks import LAYOUTS
 from dfecs_app.errors import InputError
 from dfecs_app.io.filekind import binary_kind, media_hint
+from dfecs_app.io.npz import check_regular_file
+from dfecs_app.io.schema import LIMITS
 
 
 class NotLandmarkData(InputError):
@@ -39,9 +41,28 @@ def _has_empty_field(text: str) -> bool:
                 and re.search(r",[ \t]+(,|$)", text, flags=re.M) is not None))
 
 
+#: A plain ASCII decimal number (no ``1_000``, no non-ASCII digits, no hex).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
+                     flags=re.I | re.A)
+
+
+def strict_float(text: str) -> float:
+    """``float(text)`` for plain ASCII decimal numbers only; ValueError otherwise."""
+    t = text.strip()
+    if not _NUMBER.fullmatch(t):
+        raise ValueError(f"not a number: {text!r}")
+    return float(t)
+
+
 def read_text(path: Path) -> str:
-    """Decode a file as UTF-8 (a BOM is allowed); InputError if empty or not UTF-8."""
-    data = Path(path).read_bytes()
+    """Decode a file as UTF-8 (a BOM is allowed); InputError if empty, not UTF-8, holding NUL
+    bytes, an image or video (named), not a regular file (FIFO, device) or larger than the
+    text limit."""
+    path = check_regular_file(path, "landmark file")
+    size = path.stat().st_size
+    if size > LIMITS.text_bytes:
+        raise InputError(f"too large for a landmark text file ({size} bytes)", path)
+    data = path.read_bytes()
     kind = binary_kind(data[:16])
     if kind is not None:
         raise InputError(f"this is {kind}, not a landmark file{media_hint(kind)}", path)
@@ -50,12 +71,21 @@ def read_text(path: Path) -> str:
     if not data.strip():
         raise InputError("empty file", path)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
+        kind = ("a binary file, not text" if data[:8].startswith((b"\x89PNG", b"PK\x03\x04",
+                                                                    b"\x93NUMPY", b"MATLAB"))
+                else "not UTF-8 text")
         raise InputError(
-            f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
-            "save the file as UTF-8", path, line) from None
+            f"{kind} (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            + ("not a landmark table" if kind.startswith("a binary") else
+               "save the file as UTF-8"), path, line) from None
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise InputError(f"holds a NUL byte (offset {at}): not a landmark text file", path,
+                         text.count("\n", 0, at) + 1)
+    return text
 
 
 def check_point_count(path: Path, n: int, what: str, line: int | None = None,
@@ -190,7 +220,7 @@ class TextTable:
                     out[r, k] = np.nan
                     continue
                 try:
-                    out[r, k] = float(value)
+                    out[r, k] = strict_float(value)
                 except ValueError:
                     raise self.error(f"not a number: {value!r}", r, c) from None
         return out
@@ -204,7 +234,8 @@ class TextTable:
     def check_finite(self, values: np.ndarray, cols: list[int] | np.ndarray,
                      rows: np.ndarray | None = None, what: str = "coordinate") -> None:
         """InputError at the first NaN/inf in ``values`` (restricted to ``rows`` if given)."""
-        bad = ~np.isfinite(values)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (np.abs(values) > LIMITS.magnitude)
         if rows is not None:
             bad &= np.asarray(rows, dtype=bool)[:, None]
         if bad.any():

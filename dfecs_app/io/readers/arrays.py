@@ -9,31 +9,30 @@ reported); any other NaN/inf is an error.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from dfecs_app.core.landmarks import N_POINTS, expand_to_68
 from dfecs_app.errors import InputError
+from dfecs_app.io.npz import LoadedArrays, check_regular_file, load_arrays
 from dfecs_app.io.readers._parsed import Parsed, drop_note
 from dfecs_app.io.readers._text import check_point_count
+from dfecs_app.io.schema import LIMITS
 
 #: Array names looked up in an NPZ, in order.
 NPZ_KEYS = ("points", "landmarks")
 
 
 def _load(path: Path):
-    if Path(path).stat().st_size == 0:
+    """The array of an NPY file, or the (checked) arrays of an NPZ (:mod:`dfecs_app.io.npz`)."""
+    path = check_regular_file(path, "landmark file")
+    if path.stat().st_size == 0:
         raise InputError("empty file", path)
-    try:
-        # from memory: a failed np.load must not leave the file open
-        return np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
-    except ValueError as err:  # object arrays need pickles: refused
-        raise InputError(f"cannot read without unpickling ({err})", path) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise InputError(f"not a NumPy .npy/.npz file ({err})", path) from None
+    with open(path, "rb") as fh:
+        npy = fh.read(6) == b"\x93NUMPY"
+    arrays = load_arrays(path, "NumPy .npy/.npz file", allow_npy=True)
+    return arrays["X"] if npy else LoadedArrays(arrays)
 
 
 def _ids(npz, name: str, n: int, path: Path, dtype) -> np.ndarray | None:
@@ -53,7 +52,7 @@ def read_numpy(path: Path, *, required: int | None = None) -> Parsed:
     loaded = _load(path)
     field = None
     extra = None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
+    if isinstance(loaded, LoadedArrays):
         with loaded as npz:
             key = next((k for k in NPZ_KEYS if k in npz.files), None)
             if key is None:
@@ -71,7 +70,8 @@ def read_numpy(path: Path, *, required: int | None = None) -> Parsed:
             extra["mask"] = _mask(npz, n, path) if "mask" in npz.files else None
     else:
         arr = loaded
-    if not np.issubdtype(arr.dtype, np.number) or arr.ndim not in (2, 3) or arr.shape[-1] != 2:
+    if (not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr)
+            or arr.ndim not in (2, 3) or arr.shape[-1] != 2):
         raise InputError(f"array of shape {arr.shape} and dtype {arr.dtype}; expected "
                          "(n, 68, 2) numbers", path, field=field)
     single = arr.ndim == 2
@@ -82,6 +82,8 @@ def read_numpy(path: Path, *, required: int | None = None) -> Parsed:
             raise InputError("a 'mask' needs a 68-point 'points' array", path, field="mask")
         arr[~extra["mask"]] = 0.0  # absent points may hold anything (NaN)
     frame = np.arange(len(arr)) if not (extra and extra["frame"] is not None) else extra["frame"]
+    with np.errstate(invalid="ignore"):
+        arr[np.abs(arr) > LIMITS.magnitude] = np.inf  # absurd values are refused below
     finite = np.isfinite(arr).all(axis=(1, 2))
     face = np.isfinite(arr).any(axis=(1, 2))
     bad = face & ~finite

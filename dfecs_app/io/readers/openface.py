@@ -27,7 +27,9 @@ def is_openface(columns: list[str]) -> bool:
 
 def as_int(table: TextTable, values: np.ndarray, col: int) -> np.ndarray:
     """An integer id column (frame, face_id), InputError at the first non-integer value."""
-    bad = ~np.isfinite(values) | (values != np.round(values))
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(values) | (values != np.round(values))
+               | (np.abs(values) >= 2.0**62))
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise table.error(f"not an integer: {values[r]}", r, col)

@@ -24,7 +24,8 @@ import numpy as np
 from dfecs_app.core.landmarks import expand_to_68
 from dfecs_app.errors import InputError
 from dfecs_app.io.readers._parsed import Parsed
-from dfecs_app.io.readers._text import check_point_count
+from dfecs_app.io.readers._text import check_point_count, strict_float
+from dfecs_app.io.schema import LIMITS
 
 _N_POINTS = re.compile(r"^\s*n_points\s*:\s*(\d+)\s*$")
 _VERSION = re.compile(r"^\s*version\s*:\s*\S+\s*$")
@@ -59,10 +60,10 @@ def read_pts(path: Path, text: str, *, required: int | None = None) -> Parsed:
         if len(fields) != 2:
             raise InputError(f"{len(fields)} numbers on a point line; expected 2 (x y)", path, k + 1)
         try:
-            xy = (float(fields[0]), float(fields[1]))
+            xy = (strict_float(fields[0]), strict_float(fields[1]))
         except ValueError:
             raise InputError(f"not a number in {s[:40]!r}", path, k + 1) from None
-        if not np.isfinite(xy).all():
+        if not (np.isfinite(xy) & (np.abs(xy) <= LIMITS.magnitude)).all():
             raise InputError(f"coordinate is {s} (a number is required)", path, k + 1)
         rows.append(xy)
     else:
