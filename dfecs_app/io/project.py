@@ -70,7 +70,7 @@ from dfecs_app import __version__
 from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.kpm import KPMSet
 from dfecs_app.core.landmarks import ANCHOR_CHOICES, N_POINTS
-from dfecs_app.errors import FormatVersionError, InputError
+from dfecs_app.errors import DfecsError, FormatVersionError, InputError
 from dfecs_app.io.atomic import save_npz_atomic, write_json_atomic
 from dfecs_app.io.resources import builtin_name, is_builtin, resolve_builtin
 from dfecs_app.io.schema import validate
@@ -879,7 +879,11 @@ def load_project(path: str | os.PathLike) -> Project:
     if eval_path is not None:
         from dfecs_app.io.evaluation_file import load_results
 
-        evaluations = [EvaluationRecord(m, d, r) for m, d, r in load_results(eval_path)]
+        try:
+            records = load_results(eval_path)
+        except DfecsError as err:  # name the project file too: that is what the user opened
+            raise f.error("evaluations", str(err)) from None
+        evaluations = [EvaluationRecord(m, d, r) for m, d, r in records]
 
     tr = f.get(raw, "training", "", (dict,), {})
     training = TrainSettings(
