@@ -129,3 +129,26 @@ def test_one_table_resume_and_option_checks(trained, capsys, tmp_path):
     code, _, err = dfecs(capsys, "encode", model, inputs[0].parent, "--out-dir",
                          inputs[0].parent / "codes")
     assert code == 1 and "choose another --out-dir" in err
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_writes_the_serial_tables_byte_for_byte(trained, capsys, tmp_path,
+                                                                    monkeypatch):
+    from dask.distributed import LocalCluster
+
+    model, inputs = trained["model"], trained["inputs"]
+    assert dfecs(capsys, "encode", model, *inputs, "--out-dir", tmp_path / "serial",
+                 "--jobs", "1")[0] == 0
+    assert dfecs(capsys, "encode", model, *inputs, "--out", tmp_path / "serial.npz",
+                 "--jobs", "1")[0] == 0
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                      dashboard_address=None) as cluster:
+        code, _, err = dfecs(capsys, "encode", model, *inputs, "--out-dir", tmp_path / "dask",
+                             "--scheduler", cluster.scheduler_address)
+        assert code == 0, err
+        assert "batch: 3 inputs, 3 done, 0 skipped (complete), 0 failed" in err
+        monkeypatch.setenv("DFECS_SCHEDULER", cluster.scheduler_address)  # the variable alike
+        code, _, err = dfecs(capsys, "encode", model, *inputs, "--out", tmp_path / "dask.npz")
+        assert code == 0, err
+    assert _outputs(tmp_path / "dask") == _outputs(tmp_path / "serial")
+    assert (tmp_path / "dask.npz").read_bytes() == (tmp_path / "serial.npz").read_bytes()
