@@ -125,6 +125,15 @@ def test_one_table_resume_and_option_checks(trained, capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1 and "--out-format" in err
     code, _, err = dfecs(capsys, "encode", model, inputs[0], "--out-dir", out)
     assert code == 2 and err.count("\n") == 1 and "not a folder" in err
+    code, _, err = dfecs(capsys, "encode", model, inputs[0], "--out-dir", tmp_path / "pq",
+                         "--out-format", "parquet", "--jobs", "1")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        assert code == 2 and err.count("\n") == 1 and "pyarrow" in err
+        assert not (tmp_path / "pq").exists()
+    else:
+        assert code == 0 and len(pd.read_parquet(tmp_path / "pq" / "008.parquet")) > 0
     # an input folder holding the output folder is refused for that input
     code, _, err = dfecs(capsys, "encode", model, inputs[0].parent, "--out-dir",
                          inputs[0].parent / "codes")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InputError("must be 1 or more", field="--jobs")
     out_dir = args.out_dir
-    if out_dir is None and (args.out.is_dir() or str(args.out).endswith(("/", os.sep))):
+    if out_dir is None and args.out.is_dir():
         out_dir = args.out
     if out_dir is None:
         if args.out_format is not None:
@@ -113,7 +112,12 @@ def run(args: argparse.Namespace) -> int:
                              "its format", args.out)
         output_format(args.out)
     else:
-        output_format(out_dir / f"x.{args.out_format or 'csv'}")  # pyarrow present?
+        if args.out_format == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise InputError("Parquet output needs pyarrow (pip install pyarrow); write "
+                                 "csv or npz instead", field="--out-format") from None
         if out_dir.exists() and not out_dir.is_dir():
             raise InputError("exists and is not a folder", out_dir, field="--out-dir")
     model, src = load_au_model(args.model)
@@ -216,7 +220,11 @@ def plan_outputs(inputs: list[str], out_dir: Path, fmt: str
         if p.is_dir():
             files = [str(f) for f in landmark_files([p])]
             if not files:
-                fail("no landmark files in this folder")
+                from dfecs_app.io.tracking import VIDEO_SUFFIXES
+
+                videos = any(f.suffix.lower() in VIDEO_SUFFIXES for f in p.iterdir())
+                fail("no landmark files in this folder" + (
+                    f"; name its videos one by one ({p / '*.mp4'})" if videos else ""))
                 continue
             if where == p.resolve() or p.resolve() in where.parents:
                 fail("the output folder is inside this input folder; choose another --out-dir")
