@@ -118,8 +118,9 @@ def batch_arguments(parser) -> None:
                              "output unchanged since it was written)")
 
 
-def run_batch_cli(tasks, args, what: str, failed=()) -> int:
-    """Run a batch with a tqdm bar across it; print the summary; 1 if any input failed."""
+def run_batch_summary(tasks, args, what: str, failed=()) -> list:
+    """Run a batch with a tqdm bar across it and print the summary; the
+    :class:`~dfecs_app.io.batch.TaskResult` of every input."""
     from dfecs_app.io.batch import run_batch, summary_lines
 
     if args.jobs is not None and args.jobs < 1:
@@ -129,4 +130,10 @@ def run_batch_cli(tasks, args, what: str, failed=()) -> int:
                             progress=state, failed=failed)
     for line in summary_lines(results):
         print(line, file=sys.stderr)
+    return results
+
+
+def run_batch_cli(tasks, args, what: str, failed=()) -> int:
+    """Run a batch with a tqdm bar across it; print the summary; 1 if any input failed."""
+    results = run_batch_summary(tasks, args, what, failed)
     return 1 if any(r.status == "failed" for r in results) else 0

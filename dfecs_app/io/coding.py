@@ -1,9 +1,10 @@
 """Code videos, landmark files and KPM files with an AU model: one table row per frame.
 
-:func:`code_file` is the per-input step (``dfecs encode``, :func:`dfecs_app.encode`, the Code
-panel and, later, batch runs call it once per input); :func:`encode` runs it over several inputs
-and returns one :class:`pandas.DataFrame`; :func:`write_codes` writes that table as CSV,
-Parquet or NPZ, atomically.
+:func:`code_file` is the per-input step (``dfecs encode``, :func:`dfecs_app.encode` and the Code
+panel call it once per input); :func:`encode` runs it over several inputs and returns one
+:class:`pandas.DataFrame`; :func:`write_codes` writes that table as CSV, Parquet or NPZ,
+atomically; :func:`code_to_file` codes one input into its own file (the batch task of
+``dfecs encode --out-dir``).
 
 Inputs
 ------
@@ -610,3 +611,44 @@ def registered_neutral(clip: CodedClip, recipe: Recipe,
         weights = load_frontalization_for(mask[None], directory=frontalization_dir)
     std = standardize(np.nan_to_num(pts)[None], mask[None], weights, recipe.anchors)[0]
     return std
+
+
+# ---------------------------------------------------------------------------------------------
+# One input, one output file: the batch task of ``dfecs encode --out-dir``
+# ---------------------------------------------------------------------------------------------
+def code_to_file(model_path: str, path: str, out: str, options: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """Code one input and write its table to ``out`` atomically (a batch task: picklable,
+    top level; :mod:`dfecs_app.io.batch`).
+
+    Parameters
+    ----------
+    model_path : str
+        The model file (loaded here, in whichever process runs the task).
+    path : str
+        One input (video, landmark file or folder, KPM file).
+    out : str
+        Output file; ``.csv``, ``.parquet`` or ``.npz`` (:func:`write_codes`).
+    options : dict, optional
+        Fields of :class:`EncodeOptions`.
+
+    Returns
+    -------
+    dict
+        ``frames`` (rows), ``faces`` (rows with a face), ``notes`` and ``mismatch`` (lists of
+        str) — JSON-able, recorded in the batch manifest.
+    """
+    model, _ = load_au_model(model_path)
+    clip = code_file(model, path, EncodeOptions(**(options or {})))
+    df = clips_frame([clip], model)
+    write_codes(out, df, {"model": str(model_path)})
+    return {"frames": len(clip), "faces": int((~clip.no_face).sum()),
+            "notes": list(clip.notes), "mismatch": list(clip.mismatch)}
+
+
+def code_path(item: tuple[str, str, dict[str, Any] | None]) -> CodedClip:
+    """``code_file`` of ``item = (model_path, path, options)`` (options: fields of
+    :class:`EncodeOptions`): the per-input step of a one-table ``dfecs encode`` run on worker
+    processes (:func:`dfecs_app.io.batch.map_ordered`; picklable, top level)."""
+    model_path, path, options = item
+    return code_file(model_path, path, EncodeOptions(**(options or {})))
