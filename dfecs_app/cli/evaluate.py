@@ -24,6 +24,7 @@ from dfecs_app.core.aumodel import AUModel
 from dfecs_app.core.evaluation import AVERAGES, DEFAULT_L1_GRID, EvaluationResult, evaluate_model
 from dfecs_app.errors import InputError
 from dfecs_app.io.atomic import check_output_path, write_files_atomic
+from dfecs_app.io.evaluation_file import curves_csv
 from dfecs_app.io.kpm_file import load_kpm
 from dfecs_app.io.model_file import load_model
 from dfecs_app.io.schema import LIMITS, check_bytes
@@ -85,18 +86,6 @@ def evaluate_file(model: AUModel, model_name: str, kpm_path: Path, *, alpha: flo
         if err.path is None:
             raise InputError(err.message, kpm_path, field=err.field) from None
         raise
-
-
-def curves_csv(rows: list[tuple[str, str, EvaluationResult]]) -> str:
-    """CSV of the curves: ``model,data,curve,x,ve_mean,ve_pooled``."""
-    out = ["model,data,curve,x,ve_mean,ve_pooled"]
-    for model, data, res in rows:
-        c = res.curves
-        for k, vm, vp in zip(c.ks, c.ve_k_mean, c.ve_k_pooled):
-            out.append(f"{model},{data},k,{int(k)},{vm:.6f},{vp:.6f}")
-        for t, vm, vp in zip(c.l1, c.ve_l1_mean, c.ve_l1_pooled):
-            out.append(f"{model},{data},l1,{t:.6g},{vm:.6f},{vp:.6f}")
-    return "\n".join(out) + "\n"
 
 
 def _table(res: EvaluationResult) -> str:

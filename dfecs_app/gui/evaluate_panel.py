@@ -544,8 +544,8 @@ class EvaluatePanel(QWidget):
 
     def export_curves_csv(self, path: str | Path) -> Path:
         """Both curves of every result, in the CSV format of ``dfecs evaluate --curves``."""
-        from dfecs_app.cli.evaluate import curves_csv
         from dfecs_app.io.atomic import write_text_atomic
+        from dfecs_app.io.evaluation_file import curves_csv
 
         write_text_atomic(path, curves_csv([(m, s, r) for (m, s), r in self.results.items()]))
         return Path(path)

@@ -120,3 +120,15 @@ def load_results(path: str | os.PathLike) -> list[Record]:
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"malformed result ({err})", path, field=f"meta.results[{i}]") from None
     return out
+
+
+def curves_csv(rows: list[tuple[str, str, EvaluationResult]]) -> str:
+    """CSV of the curves: ``model,data,curve,x,ve_mean,ve_pooled``."""
+    out = ["model,data,curve,x,ve_mean,ve_pooled"]
+    for model, data, res in rows:
+        c = res.curves
+        for k, vm, vp in zip(c.ks, c.ve_k_mean, c.ve_k_pooled):
+            out.append(f"{model},{data},k,{int(k)},{vm:.6f},{vp:.6f}")
+        for t, vm, vp in zip(c.l1, c.ve_l1_mean, c.ve_l1_pooled):
+            out.append(f"{model},{data},l1,{t:.6g},{vm:.6f},{vp:.6f}")
+    return "\n".join(out) + "\n"
