@@ -34,6 +34,23 @@ def _check_components(components: np.ndarray, n_features: int) -> np.ndarray:
     return components
 
 
+def _check_inputs(X: np.ndarray, components: np.ndarray, alpha: float,
+                  mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """``X`` (n, p) finite float64, ``components`` (q, p), ``alpha`` ≥ 0 and the (n, p) feature
+    mask (None: all present) of :func:`encode` and :func:`encode_frames`; ValueError otherwise."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
+    components = _check_components(components, X.shape[1])
+    alpha = float(alpha)
+    if not alpha >= 0.0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    fmask = feature_mask(mask, X.shape)
+    return X, components, alpha, fmask
+
+
 def masked_grams(
     components: np.ndarray, fmask: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -104,22 +121,13 @@ def encode(
     codes : ndarray, shape (n_samples, q)
         Non-negative encodings.
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
-    components = _check_components(components, X.shape[1])
-    alpha = float(alpha)
-    if not alpha >= 0.0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
-    fmask = feature_mask(mask, X.shape)
+    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask)
     if init is not None:
         init = np.asarray(init, dtype=np.float64)
         if init.shape != (X.shape[0], components.shape[0]):
             raise ValueError(f"init must have shape {(X.shape[0], components.shape[0])}")
     if solver == "active_set" and init is None and n_jobs is None:
-        return encode_frames(X, components, alpha, fmask, max_iter=max_iter)[0]
+        return _encode_fused(X, components, alpha, fmask, max_iter)[0]
     with single_blas_thread():
         Xm = X if fmask is None else np.where(fmask, X, 0.0)
         C = Xm @ components.T
@@ -160,16 +168,14 @@ def encode_frames(
     rss : ndarray, shape (n_samples,)
         ``‖x − codes·components‖²`` over present entries.
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
-    components = _check_components(components, X.shape[1])
-    alpha = float(alpha)
-    if not alpha >= 0.0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
-    fmask = feature_mask(mask, X.shape)
+    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask)
+    return _encode_fused(X, components, alpha, fmask, max_iter)
+
+
+def _encode_fused(X: np.ndarray, components: np.ndarray, alpha: float,
+                  fmask: np.ndarray | None, max_iter: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`encode_frames` on inputs :func:`_check_inputs` has checked."""
     Xm = X if fmask is None else np.where(fmask, X, 0.0)
     G, gidx = masked_grams(components, fmask)
     if fmask is None:
