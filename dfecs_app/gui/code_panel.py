@@ -251,12 +251,10 @@ class CodePanel(QWidget):
 
     def _recipe(self, model: AUModel) -> Any:
         """The model's recipe, else that of the project's training KPMs (InputError if none)."""
-        from dfecs_app.core.recipe import Recipe
         from dfecs_app.io.coding import model_recipe
 
-        kpm = self.document.kpm
-        fallback = Recipe.from_kpm_meta(kpm.meta) if kpm is not None else None
-        return model_recipe(model, self.model_combo.currentText(), fallback=fallback)
+        return model_recipe(model, self.model_combo.currentText(),
+                            fallback=self.document.training_recipe())
 
     # -- inputs ----------------------------------------------------------------------------
     def open_dialog(self) -> None:

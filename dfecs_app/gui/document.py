@@ -161,6 +161,13 @@ class ProjectDocument(QObject):
             self.set_dirty()
             self.dataChanged.emit()
 
+    def training_recipe(self) -> Any:
+        """The :class:`~dfecs_app.core.recipe.Recipe` the project's training KPMs were made
+        with (None without KPMs): what new data are prepared with when a model has none."""
+        from dfecs_app.core.recipe import Recipe
+
+        return Recipe.from_kpm_meta(self.kpm.meta) if self.kpm is not None else None
+
     def kpms_out_of_date(self) -> bool:
         """True when the KPMs were computed from the loaded landmarks with other corrections.
 

@@ -276,14 +276,12 @@ class EvaluatePanel(QWidget):
         """Track (video) or read (landmark file) ``path`` and prepare its KPMs with the
         recipe of the model (or of the project's training KPMs), in the worker; the set is
         added when done (``testSetAdded``)."""
-        from dfecs_app.core.recipe import Recipe
         from dfecs_app.io.coding import model_recipe, prepare_input
 
         if self._prep_worker is not None:
             dialogs.info(self, "Add test set", "A test set is being prepared; wait for it.")
             return None
-        kpm = self.document.kpm
-        fallback = Recipe.from_kpm_meta(kpm.meta) if kpm is not None else None
+        fallback = self.document.training_recipe()
         try:
             model = self.document.model
             if model is None and fallback is None:
