@@ -15,7 +15,6 @@ NPZ
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from pathlib import Path
@@ -35,7 +34,7 @@ from dfecs_app.errors import InputError
 from dfecs_app.io.npz import open_npz
 from dfecs_app.io.readers._text import strict_float
 from dfecs_app.io.schema import LIMITS
-from dfecs_app.io.textfile import read_text_file
+from dfecs_app.io.textfile import csv_rows, read_text_file
 
 __all__ = ["read_au_csv", "read_au_npz", "read_au_file"]
 
@@ -72,15 +71,8 @@ def read_au_csv(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     """
     path = Path(path)
     text = read_text_file(path, "AU vector file")
-    old_limit = csv.field_size_limit(LIMITS.csv_field)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        rows = [(i + 1, r) for i, r in enumerate(reader) if r and any(c.strip() for c in r)]
-    except csv.Error as err:
-        raise InputError(f"not a readable CSV table ({err}; at most {LIMITS.csv_field} "
-                         "characters a field)", path, line=reader.line_num + 1) from None
-    finally:
-        csv.field_size_limit(old_limit)
+    rows = [(line, r) for line, r in csv_rows(io.StringIO(text, newline=""), path)
+            if r and any(c.strip() for c in r)]
     if not rows:
         raise InputError("empty file", path)
     name_col, order = 0, np.arange(1, N_FEATURES + 1)

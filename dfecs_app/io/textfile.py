@@ -3,9 +3,11 @@ clear errors: :func:`read_text_file` and :func:`read_json_file`."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +147,17 @@ def json_field(data: dict[str, Any], key: str, typ: type | tuple[type, ...], pat
         raise InputError(f"wrong type {type(value).__name__}", path,
                          field=f"{where}.{key}" if where else key)
     return value
+
+
+def csv_rows(lines: Iterable[str], path: str | os.PathLike | None) -> list[tuple[int, list[str]]]:
+    """Every row of a CSV text as ``(line number, cells)``, fields limited to
+    ``LIMITS.csv_field`` characters; InputError naming the line of an unreadable row."""
+    reader = csv.reader(lines)
+    old_limit = csv.field_size_limit(LIMITS.csv_field)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as err:
+        raise InputError(f"not a readable CSV table ({err}; at most {LIMITS.csv_field} "
+                         "characters a field)", path, line=reader.line_num + 1) from None
+    finally:
+        csv.field_size_limit(old_limit)

@@ -7,7 +7,6 @@ cell. :func:`dfecs_app.io.rating_session.session_from_votes` turns the result in
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from dfecs_app.core.ratings import Vote
 from dfecs_app.errors import InputError
 from dfecs_app.io.rating_session import normalize_name
 from dfecs_app.io.schema import LIMITS
-from dfecs_app.io.textfile import read_text_file
+from dfecs_app.io.textfile import csv_rows, read_text_file
 
 __all__ = ["VOTE_TRUE", "VOTE_FALSE", "parse_vote", "read_votes_csv"]
 
@@ -83,18 +82,7 @@ def _ascii_int(s: str) -> int | None:
 
 def _read_votes(path: Path, text: str, components: list[str] | None,
                 raters: list[str] | None) -> tuple[list[str], list[str], list[Vote]]:
-    reader = csv.reader(text.splitlines())
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(LIMITS.csv_field)
-    try:
-        rows = []
-        for row in reader:
-            rows.append((reader.line_num, row))
-    except csv.Error as err:
-        raise InputError(f"not a readable CSV table ({err}; at most {LIMITS.csv_field} "
-                         "characters a field)", path, line=reader.line_num + 1) from None
-    finally:
-        csv.field_size_limit(old_limit)
+    rows = csv_rows(text.splitlines(), path)
     if not rows:
         raise InputError("the votes file is empty", path)
     header = rows[0][1]
