@@ -153,3 +153,56 @@ def test_mask_patterns_groups_equal_rows(f):
     np.testing.assert_array_equal(patterns[inverse], fmask)
     assert inverse.dtype == np.int64 and inverse.shape == (400,)
     assert len(patterns) == len(np.unique(fmask, axis=0))
+
+
+def _batch(X, U, lam=0.0):
+    from dfecs_app.core._nnls import encode_batch
+
+    return encode_batch(X, U, (U @ U.T)[None], np.zeros(len(X), dtype=np.int64), lam)
+
+
+def test_tableau_solves_realistic_samples_exactly():
+    """The pivoting tableau certifies nearly every sample itself, with scipy's NNLS optimum."""
+    from dfecs_app.core._nnls import ROUTE_TABLEAU
+
+    X, _, T, _ = make_kpm_dataset(20_000, random_state=9)
+    V, yy, rss, route = _batch(X, T)
+    assert (route == ROUTE_TABLEAU).mean() > 0.99
+    G, C = T @ T.T, X @ T.T
+    assert kkt_violation(G, C, 0.0, V).max() < 1e-10 * np.abs(C).max()
+    for i in range(0, 20_000, 997):
+        ref, res = nnls(T.T, X[i])
+        np.testing.assert_allclose(V[i], ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+        assert abs(rss[i] - res**2) <= 1e-12 * yy[i]
+        assert yy[i] == pytest.approx(X[i] @ X[i], rel=1e-13)
+
+
+def test_tableau_on_dependent_and_ill_conditioned_aus():
+    """[U, −U] (singular G: the tableau starts from the empty set and refuses degenerate
+    pivots) and two nearly parallel AUs (cond ≈ 1e9): every sample is still at the optimum,
+    whichever route solved it, and never uses an AU together with its negative."""
+    X, _, T, _ = make_kpm_dataset(3000, random_state=4)
+    rng = np.random.RandomState(2)
+    near = T[5] + 3e-4 * np.abs(T[5]).max() * rng.normal(size=136)
+    for U in (np.vstack([T[:8], -T[:8]]), np.vstack([T, near])):
+        V, _, rss, route = _batch(X, U)
+        ref = encode(X, U, 0.0, solver="cd", **TIGHT)
+        obj = ((X - V @ U) ** 2).sum(axis=1)
+        np.testing.assert_allclose(rss, obj, rtol=1e-9, atol=1e-9 * obj.max())
+        assert (obj <= ((X - ref @ U) ** 2).sum(axis=1) * (1 + 1e-9) + 1e-9).all()
+        assert kkt_violation(U @ U.T, X @ U.T, 0.0, V).max() < 1e-9 * np.abs(X @ U.T).max()
+    pm = _batch(X, np.vstack([T[:8], -T[:8]]))[0]
+    assert not ((pm[:, :8] > 0) & (pm[:, 8:] > 0)).any()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_fused_kernel_finds_nan_and_inf_itself(value):
+    X, _, T, _ = make_kpm_dataset(10_000, random_state=3)  # threaded: two row blocks
+    bad = X.copy()
+    bad[-1, 135] = value
+    with pytest.raises(ValueError, match="NaN or inf"):
+        encode(bad, T)
+    huge = X.copy()
+    huge[7, 0] = 1e200
+    with pytest.raises(ValueError, match="too large"):
+        encode(huge, T)

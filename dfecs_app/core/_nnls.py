@@ -4,14 +4,23 @@ For every sample ``x_i`` (a row of ``X``, missing entries already 0) and AUs ``U
 ``components``, shape (q, f)) the kernel computes, on all cores (one GIL-free call per thread on
 disjoint blocks of samples: under a loaded machine this scaled better than numba's ``prange``),
 
-* ``c = U x_i`` (q dot products of length f),
-* ``v_i = argmin ½vᵀG v − (c − λ)ᵀv, v ≥ 0`` exactly: the AUs whose correlation exceeds λ as
-  the first support, then block principal pivoting (:func:`_bpp_one`, all infeasible
-  variables exchanged at once) until the KKT conditions hold to ``1e-10`` of the sample's
-  scale; on a degenerate support (dependent AUs, e.g. PCA's ``[U, −U]``) the sample takes the
-  path of :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver instead (Lawson–Hanson,
-  then coordinate descent when a needed AU was left out),
-* ``‖x_i‖²`` and the residual ``‖x_i − Uᵀv_i‖² = ‖x_i‖² − 2vᵀc + vᵀGv`` over present entries.
+* ``c = U x_i`` (q dot products of length f, four AUs per pass over ``x_i``) and ``‖x_i‖²``,
+* ``v_i = argmin ½vᵀG v − (c − λ)ᵀv, v ≥ 0`` exactly, by block principal pivoting (Kim & Park
+  2011) on a *pivoting tableau* (:func:`_bpp_tableau`): the linear complementarity problem
+  ``w = G v − b, v ≥ 0, w ≥ 0, vᵀw = 0`` is kept as ``[v_P; w_Z] = M [w_P; v_Z] + r`` for the
+  current passive set ``P``, so that ``v_P = r_P`` and ``−w_Z = r_Z`` (the gradient outside
+  ``P``) are read off ``r`` and moving one AU in or out of ``P`` is one principal pivot of
+  ``M`` (O(q²), fixed-length loops that vectorize). The tableau starts from the unconstrained
+  solution (``M = G⁻¹``, precomputed per mask pattern) or from the empty set (``M = G``),
+  whichever is fewer pivots from the first passive set (the AUs with a positive unconstrained
+  coefficient). The answer is then certified from ``G`` directly (KKT conditions to ``1e-10`` of
+  the sample's scale). A sample the tableau cannot certify (a degenerate pivot: dependent AUs,
+  e.g. PCA's ``[U, −U]``; rounding on an ill-conditioned Gram matrix) is solved again by the
+  Cholesky form of the same method (:func:`_bpp_one`), then by the path of
+  :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver (Lawson–Hanson, then coordinate
+  descent when a needed AU was left out),
+* the residual ``‖x_i − Uᵀv_i‖² = ‖x_i‖² − 2vᵀc + vᵀGv`` over present entries, with
+  ``G v = b − g`` taken from the certified gradient ``g``.
 
 Nothing of size ``n × q`` besides the codes is allocated: the correlation matrix ``X Uᵀ`` of
 :func:`dfecs_app.core.encoding.encode` is never formed. ``G`` is a stack of Gram matrices, one
@@ -27,6 +36,7 @@ from numba import njit, prange
 
 from dfecs_app.core._cd import _FALLBACK_TOL, _KKT_TOL, _cd_one, _kkt_one, n_threads
 from dfecs_app.core._lars import (
+    _PIVOT_TOL,
     _chol_rebuild,
     _chol_solve,
     _nnls_finish,
@@ -35,6 +45,9 @@ from dfecs_app.core._lars import (
     default_max_breakpoints,
 )
 
+#: How a sample was solved (``route`` of :func:`encode_batch`): certified on the pivoting
+#: tableau; by the Cholesky form or Lawson–Hanson; or coordinate descent was needed.
+ROUTE_TABLEAU, ROUTE_CHOLESKY, ROUTE_CD = 0, 1, 2
 #: Block principal pivoting rounds before the Lawson–Hanson fallback.
 _BPP_ROUNDS = 40
 
@@ -117,8 +130,128 @@ def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cove
     return False
 
 
+#: A pivot that brings an AU into the passive set needs its Schur complement above this
+#: fraction of its Gram diagonal: the Cholesky form's test (core/_lars.py).
+_TABLEAU_PIVOT_TOL = _PIVOT_TOL * _PIVOT_TOL
+
+
 @njit(cache=True, nogil=True, fastmath=True)
-def encode_fused(X, U, G, gidx, lam, V, yy, rss, fallback, max_iter, start,
+def _pivot(M, r, k, row):  # pragma: no cover - numba
+    """Principal pivot of the tableau ``(M, r)`` on index ``k`` (``row`` scratch, length q).
+
+    ``[y] = M [x] + r`` becomes the tableau with ``x_k`` and ``y_k`` exchanged; O(q²).
+    """
+    q = r.shape[0]
+    inv = 1.0 / M[k, k]
+    for j in range(q):
+        row[j] = M[k, j] * inv
+    rk = r[k] * inv
+    for i in range(q):  # row k too (overwritten below): no branch in the loop
+        mik = M[i, k]
+        for j in range(q):
+            M[i, j] -= mik * row[j]
+        M[i, k] = mik * inv
+        r[i] -= mik * rk
+    for j in range(q):
+        M[k, j] = -row[j]
+    M[k, k] = inv
+    r[k] = -rk
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: no cover
+    """Block principal pivoting for ``min ½vᵀGv − bᵀv, v ≥ 0`` on a pivoting tableau.
+
+    ``v`` holds the first passive set (entries > 0) on entry and the solution on return; ``g``
+    then holds ``b − G v`` computed from ``G``. Returns the largest KKT violation (as
+    :func:`dfecs_app.core._cd._kkt_one`), or −1.0 when a pivot is degenerate or the rounds
+    run out (``v`` then undefined).
+    """
+    q = b.shape[0]
+    n_pos = 0
+    for j in range(q):
+        if v[j] > 0.0:
+            n_pos += 1
+    if has_inv and n_pos > q - n_pos:  # start from the unconstrained solution: P = all
+        for i in range(q):
+            t = 0.0
+            for j in range(q):
+                M[i, j] = Ginv[i, j]
+                t += Ginv[i, j] * b[j]
+            r[i] = t
+            in_p[i] = True
+    else:  # start from P = ∅: v = 0, −w = b
+        for i in range(q):
+            for j in range(q):
+                M[i, j] = G[i, j]
+            r[i] = -b[i]
+            in_p[i] = False
+    for j in range(q):
+        want = v[j] > 0.0
+        if want != in_p[j]:
+            if want and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
+                return -1.0
+            _pivot(M, r, j, row)
+            in_p[j] = want
+    best_ninf = q + 1
+    backup = 3
+    done = False
+    for _ in range(_BPP_ROUNDS):
+        ninf = 0
+        last = -1
+        for j in range(q):
+            if in_p[j]:
+                if r[j] <= 0.0:
+                    ninf += 1
+                    last = j
+            elif G[j, j] > 0.0 and -r[j] > tol_g:
+                ninf += 1
+                last = j
+        if ninf == 0:
+            done = True
+            break
+        if ninf < best_ninf:
+            best_ninf = ninf
+            backup = 3
+            full = True
+        elif backup > 0:
+            backup -= 1
+            full = True
+        else:
+            full = False
+        for j in range(q):
+            if full:
+                flip = r[j] <= 0.0 if in_p[j] else G[j, j] > 0.0 and -r[j] > tol_g
+            else:
+                flip = j == last
+            if flip:
+                if not in_p[j] and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
+                    return -1.0
+                _pivot(M, r, j, row)
+                in_p[j] = not in_p[j]
+    if not done:
+        return -1.0
+    # certify from G: g = b − G v, largest KKT violation
+    for j in range(q):
+        v[j] = r[j] if in_p[j] else 0.0
+        g[j] = b[j]
+    for k in range(q):
+        vk = v[k]
+        if vk != 0.0:
+            for j in range(q):
+                g[j] -= G[k, j] * vk
+    worst = 0.0
+    for j in range(q):
+        if G[j, j] <= 0.0:
+            continue
+        e = abs(g[j]) if v[j] > 0.0 else g[j]
+        if e > worst:
+            worst = e
+    return worst
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter, start,
                  stop):  # pragma: no cover - numba
     """Encode rows ``start:stop`` of ``X`` (n, f) on ``U`` (q, f); fill ``V``, ``yy``, ``rss``.
 
@@ -130,62 +263,122 @@ def encode_fused(X, U, G, gidx, lam, V, yy, rss, fallback, max_iter, start,
     h = np.empty(q)
     b = np.empty(q)
     g = np.empty(q)
+    r = np.empty(q)
+    row = np.empty(q)
     tmp = np.empty(q)
     s_buf = np.empty(q)
     act = np.empty(q, dtype=np.int64)
     banned = np.empty(q, dtype=np.bool_)
     passive = np.empty(q, dtype=np.bool_)
     L = np.empty((q, q))
+    M = np.empty((q, q))
     for i in range(start, stop):
-        x = X[i]
         s = 0.0
         for t in range(f):
-            s += x[t] * x[t]
+            s += X[i, t] * X[i, t]
         yy[i] = s
-        scale = lam
-        for j in range(q):
-            u = U[j]
+        if not s < np.inf:  # NaN or inf in the sample: no code (encode_batch raises)
+            rss[i] = np.nan
+            continue
+        j = 0
+        while j + 4 <= q:  # four AUs per pass over the sample
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for t in range(f):
+                xt = X[i, t]
+                s0 += U[j, t] * xt
+                s1 += U[j + 1, t] * xt
+                s2 += U[j + 2, t] * xt
+                s3 += U[j + 3, t] * xt
+            c[j] = s0
+            c[j + 1] = s1
+            c[j + 2] = s2
+            c[j + 3] = s3
+            j += 4
+        while j < q:
             s = 0.0
             for t in range(f):
-                s += u[t] * x[t]
+                s += U[j, t] * X[i, t]
             c[j] = s
-            b[j] = s - lam
-            a = abs(s)
+            j += 1
+        scale = lam
+        for j in range(q):
+            b[j] = c[j] - lam
+            a = abs(c[j])
             if a > scale:
                 scale = a
-        Gg = G[gidx[i]]
+        p = gidx[i]
+        Gg = G[p]
         v = V[i]
-        for j in range(q):
-            v[j] = 0.0
         tol_g = _KKT_TOL * scale
-        # first passive set: the AUs positively correlated with the sample (beyond λ)
-        for j in range(q):
-            v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
-        if not _bpp_one(Gg, b, v, passive, act, L, tmp, s_buf, g, tol_g):
-            # degenerate support (dependent AUs): the path of core/_cd.py's active-set
-            # solver, from its own two-sweep guess
+        # first passive set: the AUs with a positive unconstrained coefficient G⁻¹b (or, when
+        # G is singular, with a correlation beyond λ)
+        if has_inv[p]:
             for j in range(q):
-                v[j] = 0.0
-            _cd_one(Gg, c, lam, v, h, 2, 0.0)
-            if _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
-                            True) < 0:
+                g[j] = 0.0
+            for k in range(q):
+                bk = b[k]
+                for j in range(q):
+                    g[j] += Ginv[p, k, j] * bk
+            for j in range(q):
+                v[j] = 1.0 if g[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
+        else:
+            for j in range(q):
+                v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
+        worst = _bpp_tableau(Gg, Ginv[p], has_inv[p], b, v, passive, M, r, row, g, tol_g)
+        if worst < 0.0 or worst > tol_g:
+            # the Cholesky form, from the AUs positively correlated with the sample
+            route[i] = ROUTE_CHOLESKY
+            for j in range(q):
+                v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
+            if not _bpp_one(Gg, b, v, passive, act, L, tmp, s_buf, g, tol_g):
+                # degenerate support (dependent AUs): the path of core/_cd.py's active-set
+                # solver, from its own two-sweep guess
                 for j in range(q):
                     v[j] = 0.0
-                _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
-                             False)
-        if _kkt_one(Gg, b, v, g) > tol_g:  # e.g. an ill-conditioned support
-            _cd_one(Gg, c, lam, v, h, max_iter, _FALLBACK_TOL)
-            fallback[i] = True
-        # residual over present entries: ‖x‖² − 2 vᵀc + vᵀ G v
-        r = yy[i]
+                _cd_one(Gg, c, lam, v, h, 2, 0.0)
+                if _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
+                                True) < 0:
+                    for j in range(q):
+                        v[j] = 0.0
+                    _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
+                                 False)
+            if _kkt_one(Gg, b, v, g) > tol_g:  # e.g. an ill-conditioned support
+                _cd_one(Gg, c, lam, v, h, max_iter, _FALLBACK_TOL)
+                route[i] = ROUTE_CD
+                _kkt_one(Gg, b, v, g)
+        # residual over present entries: ‖x‖² − 2 vᵀc + vᵀGv, with G v = b − g
+        e = yy[i]
         for j in range(q):
-            vj = v[j]
-            if vj != 0.0:
-                s = 0.0
-                for k in range(q):
-                    s += Gg[j, k] * v[k]
-                r += vj * (s - 2.0 * c[j])
-        rss[i] = r if r > 0.0 else 0.0
+            e += v[j] * (b[j] - g[j] - 2.0 * c[j])
+        rss[i] = e if e > 0.0 else 0.0
+
+
+def inverse_grams(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses of the well-conditioned Gram matrices of a stack (the tableau's start).
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_patterns, q, q)
+
+    Returns
+    -------
+    Ginv : ndarray, shape (n_patterns, q, q)
+        ``G_p⁻¹`` where ``has_inv[p]``, zeros elsewhere.
+    has_inv : ndarray of bool, shape (n_patterns,)
+        Condition number below ``1e10`` (PCA's ``[U, −U]`` and masked patterns that leave an
+        AU without support are singular).
+    """
+    Ginv = np.zeros_like(G)
+    has_inv = np.zeros(G.shape[0], dtype=bool)
+    if G.size:
+        w = np.linalg.eigvalsh(G)
+        has_inv = w[:, 0] > 1e-10 * np.maximum(w[:, -1], 1e-300)
+        if has_inv.any():
+            Ginv[has_inv] = np.linalg.inv(G[has_inv])
+    return Ginv, has_inv
 
 
 def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.ndarray,
@@ -213,7 +406,13 @@ def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.
         ``‖x‖²`` over present entries.
     rss : ndarray, shape (n,)
         ``‖x − Vᵢ U‖²`` over present entries.
-    fallback : ndarray of bool, shape (n,)
+    route : ndarray of int8, shape (n,)
+        :data:`ROUTE_TABLEAU`, :data:`ROUTE_CHOLESKY` or :data:`ROUTE_CD` per sample.
+
+    Raises
+    ------
+    ValueError
+        ``X`` holds NaN or inf (found by the kernel, no separate pass over ``X``).
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     n = X.shape[0]
@@ -221,11 +420,12 @@ def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.
     V = np.zeros((n, q))
     yy = np.zeros(n)
     rss = np.zeros(n)
-    fallback = np.zeros(n, dtype=bool)
+    route = np.zeros(n, dtype=np.int8)
     if n and q:
-        args = (X, np.ascontiguousarray(components, dtype=np.float64),
-                np.ascontiguousarray(G, dtype=np.float64),
-                np.ascontiguousarray(gidx, dtype=np.int64), float(lam), V, yy, rss, fallback,
+        G = np.ascontiguousarray(G, dtype=np.float64)
+        Ginv, has_inv = inverse_grams(G)
+        args = (X, np.ascontiguousarray(components, dtype=np.float64), G, Ginv, has_inv,
+                np.ascontiguousarray(gidx, dtype=np.int64), float(lam), V, yy, rss, route,
                 int(max_iter))
         jobs = n_threads()
         if jobs == 1 or n < 4096:
@@ -237,7 +437,12 @@ def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.
                            for t in range(jobs)]
                 for fut in futures:
                     fut.result()
-    return V, yy, rss, fallback
+        bad = ~np.isfinite(yy)
+        if bad.any():
+            if not np.isfinite(X[bad]).all():
+                raise ValueError("X contains NaN or inf")
+            raise ValueError("X holds values too large to square (|x| > 1e154)")
+    return V, yy, rss, route
 
 
 @njit(parallel=True, cache=True, nogil=True)

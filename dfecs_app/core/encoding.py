@@ -35,19 +35,24 @@ def _check_components(components: np.ndarray, n_features: int) -> np.ndarray:
 
 
 def _check_inputs(X: np.ndarray, components: np.ndarray, alpha: float,
-                  mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+                  mask: np.ndarray | None, *, fused: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """``X`` (n, p) finite float64, ``components`` (q, p), ``alpha`` ≥ 0 and the (n, p) feature
-    mask (None: all present) of :func:`encode` and :func:`encode_frames`; ValueError otherwise."""
+    mask (None: all present) of :func:`encode` and :func:`encode_frames`; ValueError otherwise.
+
+    ``fused``: the fused kernel will encode an unmasked ``X`` and finds NaN/inf itself
+    (:func:`dfecs_app.core._nnls.encode_batch`), so the separate pass over ``X`` is skipped.
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
     components = _check_components(components, X.shape[1])
     alpha = float(alpha)
     if not alpha >= 0.0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     fmask = feature_mask(mask, X.shape)
+    if not (fused and fmask is None) and not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
     return X, components, alpha, fmask
 
 
@@ -121,12 +126,13 @@ def encode(
     codes : ndarray, shape (n_samples, q)
         Non-negative encodings.
     """
-    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask)
+    fused = solver == "active_set" and init is None and n_jobs is None
+    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask, fused=fused)
     if init is not None:
         init = np.asarray(init, dtype=np.float64)
         if init.shape != (X.shape[0], components.shape[0]):
             raise ValueError(f"init must have shape {(X.shape[0], components.shape[0])}")
-    if solver == "active_set" and init is None and n_jobs is None:
+    if fused:
         return _encode_fused(X, components, alpha, fmask, max_iter)[0]
     with single_blas_thread():
         Xm = X if fmask is None else np.where(fmask, X, 0.0)
@@ -168,7 +174,7 @@ def encode_frames(
     rss : ndarray, shape (n_samples,)
         ``‖x − codes·components‖²`` over present entries.
     """
-    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask)
+    X, components, alpha, fmask = _check_inputs(X, components, alpha, mask, fused=True)
     return _encode_fused(X, components, alpha, fmask, max_iter)
 
 
