@@ -39,7 +39,8 @@ class _Parser(argparse.ArgumentParser):
                          f"(see {self.prog} --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The ``dfecs`` parser with the sub-commands ``commands`` (default: all of them)."""
     parser = _Parser(
         prog="dfecs",
         description="Learn and evaluate a Data-driven Facial Expression Coding System (DFECS).",
@@ -47,20 +48,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dfecs {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in commands:
         module = importlib.import_module(f"dfecs_app.cli.{name}")
         module.register(sub)
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names (its first word not starting with '-'), if a known one."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMAND_MODULES else None
+
+
 @functools.cache
-def _cached_parser() -> argparse.ArgumentParser:
-    """The parser, built once per process (building it costs ~40 ms of gettext look-ups)."""
-    return build_parser()
+def _cached_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, built once per process and command (building it costs ~40 ms of gettext
+    look-ups). A known command builds only its own sub-parser, so ``dfecs encode`` imports
+    only what encoding needs (not scikit-learn, the rating statistics, ...); ``dfecs --help``
+    or an unknown command builds them all."""
+    return build_parser(COMMAND_MODULES if command is None else (command,))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cached_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _cached_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except UsageError as err:
