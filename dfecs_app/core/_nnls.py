@@ -162,23 +162,30 @@ def _pivot(M, r, k, row):  # pragma: no cover - numba
 def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: no cover
     """Block principal pivoting for ``min ½vᵀGv − bᵀv, v ≥ 0`` on a pivoting tableau.
 
-    ``v`` holds the first passive set (entries > 0) on entry and the solution on return; ``g``
-    then holds ``b − G v`` computed from ``G``. Returns the largest KKT violation (as
+    The first passive set: the AUs with a positive unconstrained coefficient ``G⁻¹b`` when
+    ``has_inv``, else those where ``v > 0`` on entry. On return ``v`` holds the solution and
+    ``g`` the gradient ``b − G v`` computed from ``G``. Returns the largest KKT violation (as
     :func:`dfecs_app.core._cd._kkt_one`), or −1.0 when a pivot is degenerate or the rounds
     run out (``v`` then undefined).
     """
     q = b.shape[0]
+    if has_inv:
+        for i in range(q):
+            r[i] = 0.0
+        for k in range(q):
+            bk = b[k]
+            for i in range(q):
+                r[i] += Ginv[k, i] * bk  # G⁻¹ is symmetric: row k is column k
+        for j in range(q):
+            v[j] = 1.0 if r[j] > 0.0 and G[j, j] > 0.0 else 0.0
     n_pos = 0
     for j in range(q):
         if v[j] > 0.0:
             n_pos += 1
     if has_inv and n_pos > q - n_pos:  # start from the unconstrained solution: P = all
         for i in range(q):
-            t = 0.0
             for j in range(q):
                 M[i, j] = Ginv[i, j]
-                t += Ginv[i, j] * b[j]
-            r[i] = t
             in_p[i] = True
     else:  # start from P = ∅: v = 0, −w = b
         for i in range(q):
@@ -313,18 +320,8 @@ def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter,
         Gg = G[p]
         v = V[i]
         tol_g = _KKT_TOL * scale
-        # first passive set: the AUs with a positive unconstrained coefficient G⁻¹b (or, when
-        # G is singular, with a correlation beyond λ)
-        if has_inv[p]:
-            for j in range(q):
-                g[j] = 0.0
-            for k in range(q):
-                bk = b[k]
-                for j in range(q):
-                    g[j] += Ginv[p, k, j] * bk
-            for j in range(q):
-                v[j] = 1.0 if g[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
-        else:
+        # first passive set (when G is singular): the AUs correlated with the sample beyond λ
+        if not has_inv[p]:
             for j in range(q):
                 v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
         worst = _bpp_tableau(Gg, Ginv[p], has_inv[p], b, v, passive, M, r, row, g, tol_g)
