@@ -399,7 +399,7 @@ def _fast_table(path: Path, text: TextSource | str, header: bool) -> FastTable |
     if first_bytes.endswith(b"\r"):
         first_bytes = first_bytes[:-1]
     if (not first_bytes.strip() or b"," not in first_bytes
-            or not plain_bytes(data[:nl + 1])):
+            or not plain_bytes(data[:nl + 1].replace(b'"', b""))):  # split_fields unquotes
         return None
     first = first_bytes.decode("utf-8")
     if not first.strip():
@@ -470,13 +470,17 @@ def _head_text(text: TextSource | str, size: int) -> tuple[str, bool]:
         return (text[:cut + 1], False) if cut >= 0 else _head_text(text, size * 4)
     data = text.data
     if len(data) <= size:
-        if not text.complete:
-            raise NeedMoreText
-        return text.text, True
+        return text.text, text.complete
     cut = data.rfind(b"\n", 0, size)
     if cut < 0:
         return _head_text(text, size * 4)
     return data[:cut + 1].decode("utf-8"), False
+
+
+def _grow(text: TextSource | str, size: int) -> None:
+    """NeedMoreText when the first ``size`` characters were all of a file's head."""
+    if isinstance(text, TextSource) and not text.complete and size >= len(text.data):
+        raise NeedMoreText
 
 
 def first_line(text: TextSource | str) -> str | None:
@@ -488,6 +492,7 @@ def first_line(text: TextSource | str) -> str | None:
         line = next((ln for ln in head.splitlines() if ln.strip()), None)
         if line is not None or whole:
             return line
+        _grow(text, size)
         size *= 4
 
 
@@ -499,6 +504,7 @@ def text_start(text: TextSource | str, n: int = 32) -> str:
         start = head.lstrip()
         if start or whole:
             return start[:n]
+        _grow(text, size)
         size *= 4
 
 
