@@ -368,3 +368,34 @@ def test_big_file_copy_identical(shared_data: Path, tmp_path: Path) -> None:
     assert path.stat().st_size > _fastcsv.PARALLEL_BYTES
     got = assert_same([path], expect_fast=True)
     assert len(got[5]) == 140 * 72
+
+
+def test_scan_kernel_matches_python_checks() -> None:
+    """The numba scan (8 bytes at a time) and the pure-Python checks agree on random bytes."""
+    from dfecs_app.io.readers._scan_kernel import plain_row_starts
+
+    rnd = random.Random(1)
+    alphabet = b'0123456789.,,,\n\n\r\t "\x7f\x0b\x1c\xc2\x85\xe2\x80\xa8\xa9a'
+    pieces = [b"1.5,2,3\n", b"4,5,6\n", b"7,8,9\r\n", b"1,2\n", b"12345678,9,0\n"]
+    for _ in range(1500):
+        tail = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) + tail[:rnd.randint(0, 40)]
+        for n_fields in (2, 3, 4):
+            for start in (0, min(3, len(data))):
+                fast = plain_row_starts(data, start, n_fields)
+                slow = (_fastcsv.row_starts(data, start, n_fields)
+                        if _fastcsv.plain_bytes(data[start:]) else None)
+                assert (fast is None) == (slow is None), (data, start, n_fields)
+                if fast is not None:
+                    assert fast.tolist() == slow.tolist(), (data, start, n_fields)
+
+
+@pytest.mark.parametrize("kind", ("small", "kernel"))
+def test_first_bad_value_in_planar_order(tmp_path: Path, kind: str) -> None:
+    """Landmarks are parsed as [x0, y0, x1, ...]; errors still name the first bad value in
+    the file's planar order x_0..x_67, y_0..y_67 (as the row-by-row check always did)."""
+    rows = base_rows()
+    rows[3][3 + 5] = ""  # x_5
+    rows[3][3 + 68 + 2] = "inf"  # y_2: first in interleaved order, second in planar order
+    got = assert_same([write(tmp_path, "g.csv", rows)], kind)
+    assert got[0] == "error" and got[4] == 5 and got[5] == "x_5", got

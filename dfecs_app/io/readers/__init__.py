@@ -399,7 +399,7 @@ def _assemble(parsed: list[tuple[Path, Parsed]], result: ReadResult, errors: str
                 subject=data.subject if data.subject is not None else np.full(n, subject),
                 sequence=data.sequence if data.sequence is not None else np.full(n, sequence),
                 frame=data.frame if data.frame is not None else np.arange(n),
-                source=np.full(n, str(path)))}
+                source=np.full(n, str(path)), own_points=True)}
     tables = []
     for key, unit in list(units.items()):
         if "rows" in unit:

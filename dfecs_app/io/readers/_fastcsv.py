@@ -34,6 +34,8 @@ PARALLEL_BYTES = 8 << 20
 KERNEL_BYTES = 4 << 20
 #: Bytes scanned per numpy pass (bounds the temporary memory).
 _CHUNK = 1 << 24
+#: Rows per block when the parsed columns are interleaved into one array.
+_ROWS = 2048
 #: UTF-8 encodings of the non-ASCII line separators of ``str.splitlines``.
 _UNICODE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
@@ -82,36 +84,38 @@ def row_starts(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
 def checked_rows(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
     """:func:`row_starts` of ``data[start:]`` when those bytes are :func:`plain_bytes`."""
     if len(data) - start >= KERNEL_BYTES:
-        from dfecs_app.io.readers._scan_kernel import plain_row_starts
-
-        return plain_row_starts(data, start, n_fields)
+        try:
+            from dfecs_app.io.readers._scan_kernel import plain_row_starts
+        except ImportError:  # no numba: the same checks in Python
+            pass
+        else:
+            return plain_row_starts(data, start, n_fields)
     if not plain_bytes(data[start:]):
         return None
     return row_starts(data, start, n_fields)
 
 
-def parse_columns(data: bytes, starts: np.ndarray, float_cols: list[int],
-                  string_cols: list[int]) -> tuple[np.ndarray, dict[int, list[str]]] | None:
+def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
+                  string_cols: list[int]) -> tuple[list[np.ndarray], dict[int, list[str]]] | None:
     """Parse the rows ``data[starts[0]:starts[-1]]`` (checked by :func:`checked_rows`).
 
     Returns
     -------
-    floats : ndarray of float, shape (n_rows, len(float_cols))
-        The columns ``float_cols`` in that order (C order).
+    floats : list of ndarray of float, shape (n_rows, len(group)) each
+        The columns of each group in its order (C order).
     strings : {column index: list of str, length n_rows}
         Or None when pandas refuses a value, or gives an infinity (then the strict parser
         decides).
     """
     n_rows = len(starts) - 1
-    names = list(dict.fromkeys(float_cols))
+    names = list(dict.fromkeys(c for g in groups for c in g))
     cols = sorted(set(names) | set(string_cols))
     parts = [(0, n_rows)]
     if starts[-1] - starts[0] >= PARALLEL_BYTES and n_rows > 1 and (os.cpu_count() or 1) > 1:
         parts = [(0, n_rows // 2), (n_rows // 2, n_rows)]
     dtype = {c: object for c in string_cols}
     dtype.update({c: np.float64 for c in names})
-    out = np.empty((n_rows, len(names)))
-    big = starts[-1] - starts[0] >= KERNEL_BYTES
+    outs = [np.empty((n_rows, len(g))) for g in groups]
 
     def read(part: tuple[int, int]) -> dict[int, list[str]] | None:
         import pandas as pd
@@ -128,16 +132,14 @@ def parse_columns(data: bytes, starts: np.ndarray, float_cols: list[int],
             return None
         if len(df) != hi - lo or any(df[c].dtype != np.float64 for c in names):
             return None
-        src = df[names].to_numpy(dtype=np.float64)
-        if big:
-            from dfecs_app.io.readers._scan_kernel import interleave
-
-            if interleave(src, out[lo:hi]):
-                return None
-        else:
-            if np.isinf(src).any():
-                return None
-            out[lo:hi] = src
+        columns = {c: df[c].to_numpy() for c in names}  # views: no copy of the frame
+        if any(np.isinf(col).any() for col in columns.values()):
+            return None
+        for group, out in zip(groups, outs):
+            for r0 in range(0, hi - lo, _ROWS):  # interleave in blocks that stay in cache
+                block = out[lo + r0:lo + min(r0 + _ROWS, hi - lo)]
+                for k, c in enumerate(group):
+                    block[:, k] = columns[c][r0:r0 + _ROWS]
         return {c: [v.strip() if isinstance(v, str) else "" for v in df[c].tolist()]
                 for c in string_cols}
 
@@ -149,6 +151,4 @@ def parse_columns(data: bytes, starts: np.ndarray, float_cols: list[int],
     if any(d is None for d in done):
         return None
     strings = {c: [v for d in done for v in d[c]] for c in string_cols}
-    if names != list(float_cols):
-        out = out[:, [names.index(c) for c in float_cols]]
-    return out, strings
+    return outs, strings

@@ -255,6 +255,17 @@ class TextTable:
             self._joined = cached
         return cached
 
+    def float_groups(self, groups: list[list[int]],
+                     orders: list[list[int] | None] | None = None) -> list[np.ndarray]:
+        """:meth:`floats` of the columns of all ``groups`` (in that order: the order errors
+        are looked for in), returned as one C-ordered array of shape (n_rows, len(group))
+        per group, its columns in ``groups[i]`` order or permuted by ``orders[i]``."""
+        values = self.floats([c for g in groups for c in g])
+        bounds = np.cumsum([0] + [len(g) for g in groups])
+        orders = orders or [None] * len(groups)
+        return [np.ascontiguousarray(values[:, a:b] if o is None else values[:, a:b][:, o])
+                for a, b, o in zip(bounds[:-1], bounds[1:], orders)]
+
     def _floats_slow(self, cols: list[int]) -> np.ndarray:
         out = np.empty((len(self.lines), len(cols)))
         for r, ln in enumerate(self.lines):
@@ -348,13 +359,21 @@ class FastTable(TextTable):
         """Nothing to do: every line was checked to hold ``n_columns`` fields."""
 
     def floats(self, cols: list[int] | np.ndarray) -> np.ndarray:
+        return self.float_groups([[int(c) for c in cols]])[0]
+
+    def float_groups(self, groups: list[list[int]],
+                     orders: list[list[int] | None] | None = None) -> list[np.ndarray]:
         from dfecs_app.io.readers._fastcsv import parse_columns
 
-        cols = [int(c) for c in cols]
+        groups = [[int(c) for c in g] for g in groups]
+        orders = orders or [None] * len(groups)
+        laid_out = [g if o is None else [g[k] for k in o] for g, o in zip(groups, orders)]
+        flat = {c for g in groups for c in g}
         ids = [j for name in ID_COLUMNS if (j := self.index(name, required=False)) is not None]
-        parsed = parse_columns(self._data, self._starts, cols, [j for j in ids if j not in cols])
+        parsed = parse_columns(self._data, self._starts, laid_out,
+                               [j for j in ids if j not in flat])
         if parsed is None:
-            return self._strict().floats(cols)
+            return self._strict().float_groups(groups, orders)
         self._strings.update(parsed[1])
         return parsed[0]
 
