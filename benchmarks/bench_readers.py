@@ -24,6 +24,7 @@ Run from the project root::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import time
@@ -114,11 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {n:,} frames in {len(files)} layouts in {time.perf_counter() - t0:.1f} s")
         print(f"{'file':42s} {'MB':>7s} {'seconds':>8s} {'frames/s':>10s} {'pandas s':>9s} {'ratio':>6s}")
         for label, path in files.items():
-            dt, table = best_of(args.repeat, lambda: read_landmarks([path]))
+            dt, table = best_of(args.repeat, functools.partial(read_landmarks, [path]))
             assert len(table) == n, (label, len(table))
             del table
-            sep = r"\s+" if path.suffix == ".txt" else ","
-            ref, _ = best_of(args.repeat, lambda: pd.read_csv(path, sep=sep, header=None if path.suffix == ".txt" else "infer"))
+            txt = path.suffix == ".txt"
+            ref, _ = best_of(args.repeat, functools.partial(
+                pd.read_csv, path, sep=r"\s+" if txt else ",", header=None if txt else "infer"))
             print(f"{label:42s} {path.stat().st_size / 1e6:7.1f} {dt:8.2f} {n / dt:10,.0f} "
                   f"{ref:9.2f} {dt / ref:6.2f}")
     return 0

@@ -16,8 +16,8 @@ because the fast path only accepts files on which both parsers provably agree:
   the fast path gives up; so does any infinity. NaN comes only from fields of spaces, which
   the strict path also reads as NaN (``na_values=[""]``, ``keep_default_na=False``:
   ``"NA"``, ``"nan"`` and the like are not numbers to pandas here and end the fast path).
-- **Strings** (id columns): pandas' field with leading spaces skipped, then ``str.strip()``,
-  as the strict path strips its fields.
+- **Strings** (id columns): pandas' field (leading spaces skipped when the file has ", "),
+  then ``str.strip()``, as the strict path strips its fields.
 """
 
 from __future__ import annotations
@@ -116,6 +116,9 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
     dtype = {c: object for c in string_cols}
     dtype.update({c: np.float64 for c in names})
     outs = [np.empty((n_rows, len(g))) for g in groups]
+    # Fields of spaces are NaN to the strict path; pandas reads them so only when told to skip
+    # leading spaces, which costs time: only then (else such a field ends the fast path).
+    skip_spaces = data.find(b", ", int(starts[0]), int(starts[-1])) >= 0
 
     def read(part: tuple[int, int]) -> dict[int, list[str]] | None:
         import pandas as pd
@@ -126,7 +129,7 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
         try:
             df = pd.read_csv(
                 fh, sep=",", header=None, usecols=cols, dtype=dtype, nrows=hi - lo,
-                keep_default_na=False, na_values=[""], skipinitialspace=True,
+                keep_default_na=False, na_values=[""], skipinitialspace=skip_spaces,
                 skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8")
         except Exception:  # noqa: BLE001 - anything unusual: the strict parser decides
             return None
