@@ -376,7 +376,8 @@ def test_scan_kernel_matches_python_checks() -> None:
 
     rnd = random.Random(1)
     alphabet = b'0123456789.,,,\n\n\r\t "\x7f\x0b\x1c\xc2\x85\xe2\x80\xa8\xa9a'
-    pieces = [b"1.5,2,3\n", b"4,5,6\n", b"7,8,9\r\n", b"1,2\n", b"12345678,9,0\n"]
+    pieces = [b"1.5,2,3\n", b"4,5,6\n", b"7,8,9\r\n", b"1,2\n", b"12345678,9,0\n",
+              b"1, 2, 3\n", b"abcdefgh, 1,2\n", b" 1,2,3\n"]
     for _ in range(1500):
         tail = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
         data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) + tail[:rnd.randint(0, 40)]
@@ -387,7 +388,8 @@ def test_scan_kernel_matches_python_checks() -> None:
                         if _fastcsv.plain_bytes(data[start:]) else None)
                 assert (fast is None) == (slow is None), (data, start, n_fields)
                 if fast is not None:
-                    assert fast.tolist() == slow.tolist(), (data, start, n_fields)
+                    assert fast[0].tolist() == slow.tolist(), (data, start, n_fields)
+                    assert fast[1] == (b" " in data[start:]), (data, start, n_fields)
 
 
 @pytest.mark.parametrize("kind", ("small", "kernel"))

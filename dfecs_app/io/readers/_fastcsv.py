@@ -16,7 +16,7 @@ because the fast path only accepts files on which both parsers provably agree:
   the fast path gives up; so does any infinity. NaN comes only from fields of spaces, which
   the strict path also reads as NaN (``na_values=[""]``, ``keep_default_na=False``:
   ``"NA"``, ``"nan"`` and the like are not numbers to pandas here and end the fast path).
-- **Strings** (id columns): pandas' field (leading spaces skipped when the file has ", "),
+- **Strings** (id columns): pandas' field (leading spaces skipped when there are spaces),
   then ``str.strip()``, as the strict path strips its fields.
 """
 
@@ -81,8 +81,9 @@ def row_starts(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
     return np.asarray(starts, dtype=np.int64)
 
 
-def checked_rows(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
-    """:func:`row_starts` of ``data[start:]`` when those bytes are :func:`plain_bytes`."""
+def checked_rows(data: bytes, start: int, n_fields: int) -> tuple[np.ndarray, bool] | None:
+    """:func:`row_starts` of ``data[start:]`` when those bytes are :func:`plain_bytes`, and
+    whether they hold a space."""
     if len(data) - start >= KERNEL_BYTES:
         try:
             from dfecs_app.io.readers._scan_kernel import plain_row_starts
@@ -90,14 +91,21 @@ def checked_rows(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
             pass
         else:
             return plain_row_starts(data, start, n_fields)
-    if not plain_bytes(data[start:]):
+    body = data[start:]
+    if not plain_bytes(body):
         return None
-    return row_starts(data, start, n_fields)
+    starts = row_starts(data, start, n_fields)
+    return None if starts is None else (starts, b" " in body)
 
 
 def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
-                  string_cols: list[int]) -> tuple[list[np.ndarray], dict[int, list[str]]] | None:
+                  string_cols: list[int], spaces: bool = True,
+                  ) -> tuple[list[np.ndarray], dict[int, list[str]]] | None:
     """Parse the rows ``data[starts[0]:starts[-1]]`` (checked by :func:`checked_rows`).
+
+    ``spaces``: whether those bytes hold a space. Fields of spaces are NaN to the strict
+    path; pandas reads them so only when told to skip leading spaces, which costs time: it
+    is told so only when there are spaces (without, such a field would end the fast path).
 
     Returns
     -------
@@ -116,9 +124,6 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
     dtype = {c: object for c in string_cols}
     dtype.update({c: np.float64 for c in names})
     outs = [np.empty((n_rows, len(g))) for g in groups]
-    # Fields of spaces are NaN to the strict path; pandas reads them so only when told to skip
-    # leading spaces, which costs time: only then (else such a field ends the fast path).
-    skip_spaces = data.find(b", ", int(starts[0]), int(starts[-1])) >= 0
 
     def read(part: tuple[int, int]) -> dict[int, list[str]] | None:
         import pandas as pd
@@ -129,7 +134,7 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
         try:
             df = pd.read_csv(
                 fh, sep=",", header=None, usecols=cols, dtype=dtype, nrows=hi - lo,
-                keep_default_na=False, na_values=[""], skipinitialspace=skip_spaces,
+                keep_default_na=False, na_values=[""], skipinitialspace=spaces,
                 skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8")
         except Exception:  # noqa: BLE001 - anything unusual: the strict parser decides
             return None

@@ -24,18 +24,19 @@ _QUOTES = np.uint64(0x2222222222222222)
 _DELS = np.uint64(0x7F7F7F7F7F7F7F7F)
 _COMMAS = np.uint64(0x2C2C2C2C2C2C2C2C)
 _SEVEN = np.uint64(7)
+_ZERO = np.uint64(0)
 _TOP = np.uint64(56)
 
 
 @njit(cache=True, nogil=True)
-def scan_rows(buf, words, start, want, starts, special):  # pragma: no cover - numba
+def scan_rows(buf, words, start, want, starts, special, seen):  # pragma: no cover - numba
     """Record where each line of ``buf[start:]`` begins; -1 unless the bytes are plain.
 
     Plain: every line holds exactly ``want`` commas; no quote, DEL or control byte but tab,
     LF and CR directly before LF; no U+0085, U+2028 or U+2029 (UTF-8). ``starts`` (at least
     ``len(buf) // (want + 1) + 2`` long) receives the line starts and, last, the end offset.
-    ``words`` is ``buf`` as uint64, ``special`` is ``_SPECIAL``. Returns the number of lines
-    (0 for none).
+    ``words`` is ``buf`` as uint64, ``special`` is ``_SPECIAL``; ``seen[0]`` is set to 1 when
+    the bytes hold a space. Returns the number of lines (0 for none).
 
     8 bytes at a time: a word of ordinary bytes (no byte < 32, quote, DEL or >= 128) only
     has its commas counted, by bit arithmetic; any other word goes byte by byte.
@@ -43,6 +44,7 @@ def scan_rows(buf, words, start, want, starts, special):  # pragma: no cover - n
     n = buf.size
     row = 0
     commas = 0
+    spaces = _ZERO
     starts[0] = start
     i = start
     while i < n:
@@ -53,6 +55,8 @@ def scan_rows(buf, words, start, want, starts, special):  # pragma: no cover - n
             d = x ^ _DELS
             odd |= ((q - _ONES) & ~q) | ((d - _ONES) & ~d)  # a quote or DEL
             if odd & _HIGH == 0:
+                v = x ^ _SPACES
+                spaces |= (v - _ONES) & ~v  # the high bit of a byte: a space (or after one)
                 y = x ^ _COMMAS
                 z = ~(((y & _LOW7) + _LOW7) | y) & _HIGH  # the high bit of each comma byte
                 commas += ((z >> _SEVEN) * _ONES) >> _TOP
@@ -62,6 +66,8 @@ def scan_rows(buf, words, start, want, starts, special):  # pragma: no cover - n
         for j in range(i, stop):
             c = buf[j]
             commas += c == 44
+            if c == 32:
+                seen[0] = 1
             if special[c] == 0:
                 continue
             if c == 10:
@@ -88,20 +94,22 @@ def scan_rows(buf, words, start, want, starts, special):  # pragma: no cover - n
             return -1
         row += 1
         starts[row] = n
+    if spaces & _HIGH:
+        seen[0] = 1
     return row
 
 
-def plain_row_starts(data: bytes, start: int, n_fields: int) -> np.ndarray | None:
+def plain_row_starts(data: bytes, start: int, n_fields: int) -> tuple[np.ndarray, bool] | None:
     """:func:`._fastcsv.plain_bytes` of ``data[start:]`` and :func:`._fastcsv.row_starts`
-    in one pass; None when either fails."""
+    in one pass, and whether those bytes hold a space; None when either check fails."""
     want = n_fields - 1
     if want < 1 or start >= len(data):
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts = np.empty((len(data) - start) // (want + 1) + 2, dtype=np.int64)
     words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
-    n_rows = scan_rows(buf, words, start, want, starts, _SPECIAL)
+    starts = np.empty((len(data) - start) // (want + 1) + 2, dtype=np.int64)
+    seen = np.zeros(1, dtype=np.uint8)
+    n_rows = scan_rows(buf, words, start, want, starts, _SPECIAL, seen)
     if n_rows <= 0:
         return None
-    return starts[:n_rows + 1].copy()
-
+    return starts[:n_rows + 1].copy(), bool(seen[0])

@@ -324,7 +324,8 @@ class FastTable(TextTable):
     """
 
     def __init__(self, path: Path, source: TextSource | str, columns: list[str] | None,
-                 data: bytes, starts: np.ndarray, n_fields: int, header: bool) -> None:
+                 data: bytes, rows: tuple[np.ndarray, bool], n_fields: int, header: bool) -> None:
+        starts, self._spaces = rows
         self.path = Path(path)
         self.columns = columns
         self.sep = ","
@@ -371,7 +372,7 @@ class FastTable(TextTable):
         flat = {c for g in groups for c in g}
         ids = [j for name in ID_COLUMNS if (j := self.index(name, required=False)) is not None]
         parsed = parse_columns(self._data, self._starts, laid_out,
-                               [j for j in ids if j not in flat])
+                               [j for j in ids if j not in flat], self._spaces)
         if parsed is None:
             return self._strict().float_groups(groups, orders)
         self._strings.update(parsed[1])
@@ -381,7 +382,7 @@ class FastTable(TextTable):
         from dfecs_app.io.readers._fastcsv import parse_columns
 
         if col not in self._strings:
-            parsed = parse_columns(self._data, self._starts, [], [col])
+            parsed = parse_columns(self._data, self._starts, [], [col], self._spaces)
             if parsed is None:
                 return self._strict().strings(col)
             self._strings.update(parsed[1])
@@ -425,10 +426,10 @@ def _fast_table(path: Path, text: TextSource | str, header: bool) -> FastTable |
         return None
     columns = split_fields(first, ",") if header else None
     n_fields = len(columns) if header else first.count(",") + 1
-    starts = checked_rows(data, nl + 1 if header else 0, n_fields)
-    if starts is None:
+    rows = checked_rows(data, nl + 1 if header else 0, n_fields)
+    if rows is None:
         return None
-    return FastTable(Path(path), text, columns, data, starts, n_fields, header)
+    return FastTable(Path(path), text, columns, data, rows, n_fields, header)
 
 
 def _load_table_strict(path: Path, text: str, header: bool) -> TextTable:
