@@ -10,9 +10,9 @@ because the fast path only accepts files on which both parsers provably agree:
   ``\\x85``, U+2028 and U+2029, finds the same lines as pandas); no DEL; every data line holds
   exactly ``n_fields - 1`` commas (pandas would silently pad a short row with NaN), so there
   is no blank line either and data row ``r`` is line ``r + first_line``.
-- **Numbers**: pandas (>= 3, fast_float) rounds decimal strings correctly, like
-  ``float()``/``np.loadtxt``; every token it accepts as a float is one ``np.loadtxt``
-  accepts with the same value (tests fuzz this). A column pandas cannot convert raises and
+- **Numbers**: pandas (3: fast_float; 2: ``float_precision="round_trip"``) rounds decimal
+  strings correctly, like ``float()``/``np.loadtxt``; every token it accepts as a float is
+  one ``np.loadtxt`` accepts with the same value (tests fuzz this). A column pandas cannot convert raises and
   the fast path gives up; so does any infinity. NaN comes only from fields of spaces, which
   the strict path also reads as NaN (``na_values=[""]``, ``keep_default_na=False``:
   ``"NA"``, ``"nan"`` and the like are not numbers to pandas here and end the fast path).
@@ -128,6 +128,9 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
     def read(part: tuple[int, int]) -> dict[int, list[str]] | None:
         import pandas as pd
 
+        # pandas 3 parses with fast_float (correctly rounded); pandas 2 needs "round_trip"
+        # (Python's own strtod) for that, as its default can be an ulp off.
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
         lo, hi = part
         fh = io.BytesIO(data)
         fh.seek(int(starts[lo]))
@@ -135,7 +138,7 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
             df = pd.read_csv(
                 fh, sep=",", header=None, usecols=cols, dtype=dtype, nrows=hi - lo,
                 keep_default_na=False, na_values=[""], skipinitialspace=spaces,
-                skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8")
+                skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8", **exact)
         except Exception:  # noqa: BLE001 - anything unusual: the strict parser decides
             return None
         if len(df) != hi - lo or any(df[c].dtype != np.float64 for c in names):
