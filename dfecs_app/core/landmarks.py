@@ -25,7 +25,7 @@ BP4D tracks 49 points: the 68 layout without the jaw (0-16) and 60, 64.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 
@@ -321,6 +321,9 @@ class LandmarkTable:
         The file each frame came from.
     notes : list of str
         What a reader reported rather than silently did (e.g. dropped failed frames).
+    own_points : bool, init only
+        True when the caller hands ``points`` (float64) over and keeps no reference: the
+        table then uses the array itself instead of a copy (readers, for large files).
     """
 
     points: np.ndarray
@@ -330,9 +333,12 @@ class LandmarkTable:
     frame: np.ndarray
     source: np.ndarray
     notes: list[str] = field(default_factory=list)
+    own_points: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
-        self.points = np.array(self.points, dtype=np.float64)  # a copy: missing points are zeroed below
+    def __post_init__(self, own_points: bool = False) -> None:
+        # a copy unless handed over: missing points are zeroed below
+        self.points = (np.asarray(self.points, dtype=np.float64) if own_points
+                       else np.array(self.points, dtype=np.float64))
         n = self.points.shape[0]
         if self.points.shape != (n, N_POINTS, 2):
             raise ValueError(f"points must have shape (n, 68, 2), got {self.points.shape}")

@@ -52,11 +52,16 @@ from dfecs_app.errors import InputError
 from dfecs_app.io.readers._naming import CKPLUS_NAME, multi_frame_ids, natural_key, per_frame_ids
 from dfecs_app.io.readers._parsed import Parsed
 from dfecs_app.io.readers._text import (
+    NeedMoreText,
     NotLandmarkData,
+    TextSource,
+    first_line,
+    full_text,
     guess_separator,
-    read_text,
+    read_source,
     sniff,
     split_fields,
+    text_start,
 )
 from dfecs_app.io.readers.arrays import read_numpy
 from dfecs_app.io.readers.dfecs_track import is_dfecs_track, read_dfecs_track
@@ -113,8 +118,14 @@ class ReadResult:
 # ---------------------------------------------------------------------------------------------
 # Format detection
 # ---------------------------------------------------------------------------------------------
-def detect_format(path: str | os.PathLike) -> str:
+def detect_format(path: str | os.PathLike, *, head_only: bool = False) -> str:
     """The format (one of ``FORMATS``) of a landmark file, from its extension and content.
+
+    The content test looks at the first non-blank line (and, for point lists, counts the
+    lines), so it costs little beyond reading and checking the file. With
+    ``head_only=True`` only the first 64 KB are read and checked (more only when they do not
+    decide, e.g. for point lists): the same format for every file the full call accepts,
+    but errors later in the file (not UTF-8, NUL bytes) go unnoticed.
 
     Raises
     ------
@@ -128,7 +139,12 @@ def detect_format(path: str | os.PathLike) -> str:
     fmt = _format_by_suffix(path)
     if fmt is not None:
         return fmt
-    return _detect_text(path, read_text(path))
+    if head_only:
+        try:
+            return _detect_text(path, read_source(path, head=1 << 16))
+        except NeedMoreText:
+            pass
+    return _detect_text(path, read_source(path))
 
 
 def _format_by_suffix(path: Path) -> str | None:
@@ -142,12 +158,12 @@ def _format_by_suffix(path: Path) -> str | None:
     return None
 
 
-def _detect_text(path: Path, text: str) -> str:
-    if text.lstrip().lower().startswith(("version:", "n_points:")):
+def _detect_text(path: Path, text: TextSource | str) -> str:
+    if text_start(text).lower().startswith(("version:", "n_points:")):
         return "pts"
     kind, n_lines, n_fields = sniff(path, text)
     if kind == "header":
-        first = next(ln for ln in text.splitlines() if ln.strip())
+        first = first_line(text)
         columns = split_fields(first, guess_separator(first))
         if is_dfecs_track(columns):
             return "dfecs_track"
@@ -177,12 +193,12 @@ def _read_file(path: Path, fmt: str, min_confidence: float) -> tuple[str, Parsed
         return "npy", read_numpy(path, required=required)
     if by_suffix == "disfa" and fmt in ("disfa", "points", "ckplus", "bp4d"):
         return fmt, read_disfa_mat(path, required=required)
-    text = read_text(path)
+    text = read_source(path)
     if fmt == "text":
         fmt = _detect_text(path, text)
         required = _REQUIRED.get(fmt)
     if fmt == "pts":
-        return fmt, read_pts(path, text, required=required)
+        return fmt, read_pts(path, full_text(text), required=required)
     if fmt == "openface":
         return fmt, read_openface(path, text, min_confidence=min_confidence)
     if fmt == "pyfeat":
@@ -191,7 +207,7 @@ def _read_file(path: Path, fmt: str, min_confidence: float) -> tuple[str, Parsed
         return fmt, read_dfecs_track(path, text)
     kind = sniff(path, text)[0]
     if kind == "points":
-        return fmt, read_points_txt(path, text, required=required)
+        return fmt, read_points_txt(path, full_text(text), required=required)
     return fmt, read_generic_csv(path, text, header=kind == "header", required=required)
 
 
@@ -383,7 +399,7 @@ def _assemble(parsed: list[tuple[Path, Parsed]], result: ReadResult, errors: str
                 subject=data.subject if data.subject is not None else np.full(n, subject),
                 sequence=data.sequence if data.sequence is not None else np.full(n, sequence),
                 frame=data.frame if data.frame is not None else np.arange(n),
-                source=np.full(n, str(path)))}
+                source=np.full(n, str(path)), own_points=True)}
     tables = []
     for key, unit in list(units.items()):
         if "rows" in unit:
@@ -405,7 +421,9 @@ def _assemble(parsed: list[tuple[Path, Parsed]], result: ReadResult, errors: str
                 frame=frames, source=[str(r[1]) for r in rows])
         tables.append(unit)
     _disambiguate(tables, notes)
-    table = LandmarkTable.concat([u["table"] for u in tables])
+    # One table needs no stacking (a copy of every array).
+    table = (tables[0]["table"] if len(tables) == 1
+             else LandmarkTable.concat([u["table"] for u in tables]))
     table.notes = notes
     return table
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dfecs_app.core.landmarks import LAYOUTS, expand_to_68
+from dfecs_app.errors import InputError
 
 
 @dataclass
@@ -36,10 +37,42 @@ class Parsed:
     notes: list[str] = field(default_factory=list)
 
 
+def kept(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``values[keep]`` (rows), without the copy when every row is kept."""
+    return values if keep.all() else values[keep]
+
+
+def interleaving(n_values: int) -> list[int]:
+    """Positions that take planar ``[x0..xN-1, y0..yN-1]`` to ``[x0, y0, x1, y1, ...]``."""
+    n = n_values // 2
+    return [k for i in range(n) for k in (i, n + i)]
+
+
+def interleaved_to_points(xy: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``[x0, y0, x1, y1, ...]`` (n, 2N) of a source layout -> 68 layout + mask (for 68
+    points a view of ``xy``: no copy)."""
+    pts = xy.reshape(len(xy), len(LAYOUTS[layout]), 2)
+    if layout == "68":
+        return pts, np.ones(pts.shape[:2], dtype=bool)
+    return expand_to_68(pts, layout)
+
+
+def check_finite_interleaved(table, xy: np.ndarray, cols: list[int], rows: np.ndarray) -> None:
+    """``table.check_finite`` of planar rows, given as ``[x0, y0, x1, y1, ...]``: the error
+    names the value the planar check would name first."""
+    try:
+        table.check_finite(xy, [cols[k] for k in interleaving(len(cols))], rows=rows)
+    except InputError:
+        table.check_finite(np.concatenate([xy[:, 0::2], xy[:, 1::2]], axis=1), cols, rows=rows)
+        raise
+
+
 def planar_to_points(xy: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``[x_0..x_{N-1}, y_0..y_{N-1}]`` (n, 2N) of a source layout -> 68 layout + mask."""
     n_pts = len(LAYOUTS[layout])
-    pts = np.stack([xy[:, :n_pts], xy[:, n_pts:]], axis=-1)
+    pts = np.empty((len(xy), n_pts, 2))  # (np.stack copies element by element here: slow)
+    pts[..., 0] = xy[:, :n_pts]
+    pts[..., 1] = xy[:, n_pts:]
     if layout == "68":  # nothing to place: skip the copy through fancy indexing
         return pts, np.ones(pts.shape[:2], dtype=bool)
     return expand_to_68(pts, layout)

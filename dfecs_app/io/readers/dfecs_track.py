@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.io.readers._parsed import Parsed, drop_note, planar_to_points
+from dfecs_app.io.readers._parsed import (
+    Parsed,
+    check_finite_interleaved,
+    drop_note,
+    interleaved_to_points,
+    kept,
+)
 from dfecs_app.io.readers._text import landmark_columns, load_table
 from dfecs_app.io.readers.openface import as_int, read_columns
 
@@ -41,6 +47,6 @@ def read_dfecs_track(path: Path, text: str, *, required: int | None = None) -> P
     notes = []
     if not keep.all():
         notes.append(drop_note(path, ~keep, frame, "no face detected"))
-    table.check_finite(xy, cols, rows=keep)
-    points, mask = planar_to_points(xy[keep], layout)
+    check_finite_interleaved(table, xy, cols, keep)
+    points, mask = interleaved_to_points(kept(xy, keep), layout)
     return Parsed(points, mask, frame=frame[keep], notes=notes)

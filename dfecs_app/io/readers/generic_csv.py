@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.io.readers._parsed import Parsed, drop_note, guess_row_order, rows_to_points
+from dfecs_app.io.readers._parsed import (
+    Parsed,
+    check_finite_interleaved,
+    drop_note,
+    guess_row_order,
+    interleaved_to_points,
+    kept,
+    rows_to_points,
+)
 from dfecs_app.io.readers._text import check_point_count, landmark_columns, load_table
 from dfecs_app.io.readers.openface import as_int, read_columns
 
@@ -31,7 +39,6 @@ def read_generic_csv(path: Path, text: str, *, header: bool, required: int | Non
     subject = sequence = None
     if header:
         layout, cols = landmark_columns(table, required)
-        order = "planar"
         named, xy = read_columns(table, ["frame"], cols)
         frame = as_int(table, *named["frame"][::-1]) if "frame" in named else np.arange(table.n_rows)
         j = table.index("subject", required=False)
@@ -50,12 +57,15 @@ def read_generic_csv(path: Path, text: str, *, header: bool, required: int | Non
     face = finite.any(axis=1)
     if not face.all():
         notes.append(drop_note(path, ~face, frame, "all coordinates missing"))
-    table.check_finite(xy, cols, rows=face)
-    if not header:
+    if header:  # read_columns gives [x0, y0, x1, y1, ...]
+        check_finite_interleaved(table, xy, cols, face)
+        points, mask = interleaved_to_points(kept(xy, face), layout)
+    else:
+        table.check_finite(xy, cols, rows=face)
         order = guess_row_order(xy[face], int(layout))
         notes.append(f"{path}: headerless rows of {layout} points read as {order} "
                      + ("[x0..xN-1, y0..yN-1]" if order == "planar" else "[x0, y0, x1, y1, ...]"))
-    points, mask = rows_to_points(xy[face], layout, order)
+        points, mask = rows_to_points(kept(xy, face), layout, order)
     return Parsed(points, mask, frame=frame[face],
                   subject=None if subject is None else subject[face],
                   sequence=None if sequence is None else sequence[face], notes=notes)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.io.readers._parsed import Parsed, drop_note, planar_to_points
+from dfecs_app.io.readers._parsed import (
+    Parsed,
+    check_finite_interleaved,
+    drop_note,
+    interleaved_to_points,
+    interleaving,
+    kept,
+)
 from dfecs_app.io.readers._text import TextTable, landmark_columns, load_table
 
 #: Frames tracked with less confidence than this are dropped by default.
@@ -37,14 +44,17 @@ def as_int(table: TextTable, values: np.ndarray, col: int) -> np.ndarray:
 
 
 def read_columns(table: TextTable, names: list[str], cols: list[int]) -> tuple[dict, np.ndarray]:
-    """Parse the optional named columns and the landmark columns in one pass.
+    """Parse the optional named columns and the planar landmark columns ``cols`` in one pass.
 
-    Returns ({name: (column index, values (n,))} for the names present, landmarks (n, k)).
+    Returns ({name: (column index, values (n,))} for the names present, landmarks (n, k) as
+    ``[x0, y0, x1, y1, ...]``: see :func:`._parsed.interleaved_to_points` and
+    :func:`._parsed.check_finite_interleaved`).
     """
     idx = {n: j for n in names if (j := table.index(n, required=False)) is not None}
-    values = table.floats(list(idx.values()) + list(cols))
+    values, xy = table.float_groups([list(idx.values()), list(cols)],
+                                    [None, interleaving(len(cols))])
     named = {n: (j, values[:, k]) for k, (n, j) in enumerate(idx.items())}
-    return named, values[:, len(idx):]
+    return named, xy
 
 
 def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -66,11 +76,11 @@ def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_
         reasons.append(f"confidence < {min_confidence:g}")
     if not keep.all():
         notes.append(drop_note(path, ~keep, frame, " or ".join(reasons)))
-    table.check_finite(xy, cols, rows=keep)
+    check_finite_interleaved(table, xy, cols, keep)
     subject = None
     if "face_id" in named:
         face = as_int(table, *named["face_id"][::-1])
         if np.unique(face[keep]).size > 1:
             subject = np.char.add(f"{Path(path).stem}_face", face.astype(str))[keep]
-    points, mask = planar_to_points(xy[keep], layout)
+    points, mask = interleaved_to_points(kept(xy, keep), layout)
     return Parsed(points, mask, frame=frame[keep], subject=subject, notes=notes)

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dfecs_app.io.readers._parsed import Parsed, drop_note, planar_to_points
+from dfecs_app.io.readers._parsed import (
+    Parsed,
+    check_finite_interleaved,
+    drop_note,
+    interleaved_to_points,
+    kept,
+)
 from dfecs_app.io.readers._text import landmark_columns, load_table
 from dfecs_app.io.readers.openface import as_int, read_columns
 
@@ -34,7 +40,7 @@ def read_pyfeat(path: Path, text: str, *, required: int | None = None) -> Parsed
     notes = []
     if not face.all():
         notes.append(drop_note(path, ~face, frame, "no face detected"))
-    table.check_finite(xy, cols, rows=face)
+    check_finite_interleaved(table, xy, cols, face)
     subject = None
     j = table.index("Identity", required=False)
     ident = np.asarray(table.strings(j)) if j is not None else None
@@ -52,6 +58,6 @@ def read_pyfeat(path: Path, text: str, *, required: int | None = None) -> Parsed
             notes.append(drop_note(path, face & ~best, frame,
                                    "several faces in a frame; kept the highest FaceScore"))
             face = best
-    points, mask = planar_to_points(xy[face], layout)
+    points, mask = interleaved_to_points(kept(xy, face), layout)
     return Parsed(points, mask, frame=frame[face],
                   subject=None if subject is None else subject[face], notes=notes)
