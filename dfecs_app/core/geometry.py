@@ -190,10 +190,18 @@ def frontalization_layout(mask: np.ndarray) -> np.ndarray:
         '68', '66', '49', or '' where even the 49 BP4D points are not all present.
     """
     mask = _check_mask(mask)
+    full = mask.all(axis=1)  # the common case: every point present, layout '68'
     out = np.full(mask.shape[0], "", dtype="<U2")
+    out[full] = "68"
+    if full.all():
+        return out
+    rest = np.flatnonzero(~full)
+    sub = mask[rest]
+    found = np.full(rest.size, "", dtype="<U2")
     for name in reversed(FRONTALIZATION_LAYOUTS):  # poorest first, richer overwrite
-        covers = mask[:, list(LAYOUTS[name])].all(axis=1)
-        out[covers] = name
+        covers = sub[:, list(LAYOUTS[name])].all(axis=1)
+        found[covers] = name
+    out[rest] = found
     return out
 
 
@@ -247,9 +255,10 @@ def standardized_mask(mask: np.ndarray, frontalize: bool = False, anchors: str =
     mask = _check_mask(mask).copy()
     if frontalize:
         layout = frontalization_layout(mask)
-        for name in FRONTALIZATION_LAYOUTS:
+        for name in FRONTALIZATION_LAYOUTS[1:]:  # the '68' layout keeps every point
             rows = layout == name
-            mask[rows] &= layout_mask(name)
+            if rows.any():
+                mask[rows] &= layout_mask(name)
         mask[layout == ""] = False
     mask[_affine_kind(mask, anchors) < 0] = False
     for group in SIMILARITY_GROUPS:
