@@ -556,8 +556,10 @@ def write_codes(path: str | os.PathLike, df: pd.DataFrame, meta: dict[str, Any] 
     """
     fmt = output_format(path)
     if fmt == "csv":
-        with atomic_open(path, "w") as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
+        from dfecs_app.io.csv_table import write_csv
+
+        with atomic_open(path, "wb") as fh:
+            write_csv(fh, df)  # the bytes of df.to_csv(index=False, lineterminator="\n")
         return
     if fmt == "parquet":
         import io
