@@ -29,6 +29,8 @@ from numba import njit
 #: Exact powers of ten 10^0 .. 10^22 (every one is a double).
 _POW10 = np.array([10.0**i for i in range(23)])
 _INT_POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
+#: 10^-8 .. 10^17 to within an ulp (a first guess of the decimal exponent).
+_NEAR_POW10 = np.array([10.0**i for i in range(-8, 18)])
 _SPLIT = 134217729.0  # 2^27 + 1 (Veltkamp)
 
 #: Kinds of :func:`shortest_digits`' answer.
@@ -59,7 +61,7 @@ def _scaled(a, k, pow10):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _shortest_one(x, pow10, ipow10):  # pragma: no cover - numba
+def _shortest_one(x, pow10, ipow10, near_pow10):  # pragma: no cover - numba
     """(kind, digits d, exponent e, digit count p) of x = ±d.ddd · 10^e."""
     if x != x:
         return NAN, 0, 0, 0
@@ -71,7 +73,9 @@ def _shortest_one(x, pow10, ipow10):  # pragma: no cover - numba
     m, ex = math.frexp(a)  # a = m · 2^ex, m in [0.5, 1)
     if m == 0.5:  # a power of two: its rounding interval is lopsided
         return FALLBACK, 0, 0, 0
-    e = int(np.floor(np.log10(a)))
+    e = ((ex - 1) * 78913) >> 18  # floor((ex - 1) · log10 2): e or e - 1
+    if a >= near_pow10[e + 1 + 8]:  # 10^(e+1) to within an ulp; the loop below makes sure
+        e += 1
     n = np.int64(0)
     f = 0.0
     for _ in range(3):  # fix e so that a · 10^(16 - e) lies in [10^16, 10^17)
@@ -89,28 +93,29 @@ def _shortest_one(x, pow10, ipow10):  # pragma: no cover - numba
         return FALLBACK, 0, 0, 0
     k = 16 - e
     h = math.ldexp(1.0, ex - 54) * pow10[k]  # half an ulp of a, scaled: exact
-    best_d = np.int64(0)
-    best_p = 0
+    # candidate p rounds v = n + f to a multiple of step = 10^(17 - p); q = n // step and
+    # rem = n % step are updated digit by digit (divisions by the constant 10 only)
+    if f == 0.5:
+        return FALLBACK, 0, 0, 0
+    best_d = n + 1 if f > 0.5 else n  # p = 17: always reads back
+    best_p = 17
     lowest = max(1, e + 1)  # below this p the digits are an integer with zeros: same text
-    for p in range(17, lowest - 1, -1):
-        step = ipow10[17 - p]  # candidate p rounds v = n + f to a multiple of step
-        q = n // step
-        rem = n - q * step
-        if step == 1:
-            if f == 0.5:
-                return FALLBACK, 0, 0, 0
-            d = q + 1 if f > 0.5 else q
-        else:
-            half = step // 2
-            if rem == half and f == 0.0:
-                return FALLBACK, 0, 0, 0
-            d = q + 1 if (rem > half or (rem == half and f > 0.0)) else q
+    q = n
+    rem = np.int64(0)
+    step = np.int64(1)
+    for p in range(16, lowest - 1, -1):
+        digit = q % 10
+        q //= 10
+        rem += digit * step
+        step *= 10
+        half = step // 2
+        if rem == half and f == 0.0:
+            return FALLBACK, 0, 0, 0
+        d = q + 1 if (rem > half or (rem == half and f > 0.0)) else q
         diff = float(d * step - n) - f  # candidate − v, in units of 10^-k
         if abs(abs(diff) - h) < 1e-9 * h:
             return FALLBACK, 0, 0, 0
         if abs(diff) >= h:  # outside the interval that reads back as a: so are shorter ones
-            if p == 17:
-                return FALLBACK, 0, 0, 0  # cannot happen (17 digits always read back)
             break
         best_d = d
         best_p = p
@@ -124,10 +129,10 @@ def _shortest_one(x, pow10, ipow10):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _shortest_all(values, kind, digits, expo, ndig, pow10, ipow10):  # pragma: no cover
+def _shortest_all(values, kind, digits, expo, ndig, pow10, ipow10, near_pow10):  # pragma: no cover
     flat = values.ravel()
     for i in range(flat.size):
-        kd, d, e, p = _shortest_one(flat[i], pow10, ipow10)
+        kd, d, e, p = _shortest_one(flat[i], pow10, ipow10, near_pow10)
         kind[i] = kd
         digits[i] = d
         expo[i] = e
@@ -158,7 +163,7 @@ def shortest_digits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     digits = np.empty(n, dtype=np.int64)
     expo = np.empty(n, dtype=np.int32)
     ndig = np.empty(n, dtype=np.int8)
-    _shortest_all(values, kind, digits, expo, ndig, _POW10, _INT_POW10)
+    _shortest_all(values, kind, digits, expo, ndig, _POW10, _INT_POW10, _NEAR_POW10)
     return kind, digits, expo, ndig
 
 
