@@ -303,6 +303,25 @@ def _level_eyes(
     return x * c + y * s, y * c - x * s
 
 
+def _level_eyes_apply(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_apply_weights(*_level_eyes(x, y), W)`` of 68-point shapes with fewer temporaries
+    (the same operations in the same order: the same numbers)."""
+    m = x.shape[1]
+    dx = x[:, 42:48].mean(axis=1, keepdims=True) - x[:, 36:42].mean(axis=1, keepdims=True)
+    dy = y[:, 42:48].mean(axis=1, keepdims=True) - y[:, 36:42].mean(axis=1, keepdims=True)
+    h = np.hypot(dx, dy)
+    c, s = dx / h, dy / h
+    xy = np.empty((x.shape[0], 2 * m))
+    lx, ly = xy[:, :m], xy[:, m:]
+    np.multiply(x, c, out=lx)
+    lx += y * s
+    np.multiply(y, c, out=ly)
+    ly -= x * s
+    out = xy @ W[: 2 * m]
+    out += W[2 * m]
+    return out[:, :m], out[:, m:]
+
+
 def _apply_weights(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``[x | y | 1] @ W`` for ``(n, m)`` planar shapes -> planar ``(n, m)`` shapes."""
     m = x.shape[1]
@@ -340,6 +359,10 @@ def _frontalize_planar(
     x: np.ndarray, y: np.ndarray, layout: np.ndarray, weights: dict[str, FrontalizationWeights]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frontal shapes (new arrays); rows with layout '' and absent points are left 0."""
+    if x.shape[0] and "68" in weights and (layout == "68").all():  # one layout: no copies
+        sx, sy = x.copy(), y.copy()
+        _rms_normalize(sx, sy)
+        return _level_eyes_apply(sx, sy, weights["68"].W)
     fx = np.zeros_like(x)
     fy = np.zeros_like(y)
     for name in FRONTALIZATION_LAYOUTS:

@@ -33,6 +33,9 @@ _INT_POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 _NEAR_POW10 = np.array([10.0**i for i in range(-8, 18)])
 _SPLIT = 134217729.0  # 2^27 + 1 (Veltkamp)
 
+#: "00" .. "99" as bytes (two digits per step).
+_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), dtype=np.uint8).copy()
+
 #: Kinds of :func:`shortest_digits`' answer.
 ZERO, DIGITS, FALLBACK, NAN = 0, 1, 2, 3
 
@@ -189,16 +192,27 @@ def _put_uint(buf, pos, v):  # pragma: no cover - numba
 @njit(cache=True, nogil=True)
 def _put_digits(buf, pos, d, p, dot):  # pragma: no cover - numba
     """Write the p digits of d at pos, a '.' before digit ``dot`` when 0 < dot < p; new pos."""
-    has_dot = 0 < dot < p
-    end = pos + p + (1 if has_dot else 0)
+    j = pos + p  # digits first, contiguous, two at a time from the right
     v = d
-    for j in range(p - 1, -1, -1):
-        at = pos + j + (1 if has_dot and j >= dot else 0)
-        buf[at] = 48 + v % 10
-        v //= 10
-    if has_dot:
+    while v >= 100:
+        r = (v % 100) * 2
+        v //= 100
+        j -= 2
+        buf[j] = _PAIRS[r]
+        buf[j + 1] = _PAIRS[r + 1]
+    if v >= 10:
+        j -= 2
+        buf[j] = _PAIRS[2 * v]
+        buf[j + 1] = _PAIRS[2 * v + 1]
+    else:
+        j -= 1
+        buf[j] = 48 + v
+    if 0 < dot < p:
+        for i in range(pos + p, pos + dot, -1):
+            buf[i] = buf[i - 1]
         buf[pos + dot] = 46
-    return end
+        return pos + p + 1
+    return pos + p
 
 
 @njit(cache=True, nogil=True)
