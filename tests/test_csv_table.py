@@ -59,6 +59,10 @@ def test_nan_is_an_empty_cell_and_odd_columns_are_written_by_pandas():
     assert ours(odd) == pandas_bytes(odd)
     assert ours(df.iloc[:0]) == pandas_bytes(df.iloc[:0])
     assert ours(df[["a"]]) == pandas_bytes(df[["a"]])
+    big = pd.DataFrame({"u": np.array([2**64 - 1, 0], dtype=np.uint64), "i": [-2**63, 2**63 - 1],
+                        "f32": np.array([0.1, np.nan], dtype=np.float32), "s": ["a", "b"]})
+    for cols in (["u", "s"], ["i", "s"], ["f32", "s"]):
+        assert ours(big[cols]) == pandas_bytes(big[cols])
 
 
 def test_text_needing_quotes_unicode_and_edge_floats():

@@ -106,9 +106,11 @@ def _columns(df: pd.DataFrame):
             slots.append(len(floats))
             floats.append(col.to_numpy())
         elif pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_extension_array_dtype(dt):
-            values = col.to_numpy(np.int64)
-            if values.size and values.min() == np.iinfo(np.int64).min:  # cannot be negated
+            raw = col.to_numpy()
+            if raw.size and (raw.max() > np.iinfo(np.int64).max  # a large uint64
+                             or raw.min() == np.iinfo(np.int64).min):  # cannot be negated
                 return None
+            values = raw.astype(np.int64)
             kinds.append(_INT)
             slots.append(len(ints))
             ints.append(values)
