@@ -104,3 +104,60 @@ def test_layout_fast_path_equals_the_general_rule(track):
     np.testing.assert_array_equal(frontalization_layout(np.ones((3, 68), bool)), ["68"] * 3)
     full = standardized_mask(np.ones((2, 68), bool), True)
     assert full.all()
+
+
+def numpy_affine_apply(x, y, M):
+    """The previous numpy affine step (the reference)."""
+    a = M[:, :, :, None]
+    nx = x * a[:, 0, 0]
+    nx += y * a[:, 0, 1]
+    nx += a[:, 0, 2]
+    ny = x * a[:, 1, 0]
+    ny += y * a[:, 1, 1]
+    ny += a[:, 1, 2]
+    return nx, ny
+
+
+def numpy_similarity(x, y, mask, targets):
+    """The previous numpy per-part similarity step (the reference)."""
+    x, y = x.copy(), y.copy()
+    for group in L.SIMILARITY_GROUPS:
+        pts = list(group.points)
+        i = group.anchors[0]
+        ax, ay = x[:, i: i + 1], y[:, i: i + 1]
+        tax, tay = targets[i]
+        px, py = x[:, pts] - ax, y[:, pts] - ay
+        if len(group.anchors) == 1:
+            x[:, pts], y[:, pts] = px + tax, py + tay
+            continue
+        j = group.anchors[1]
+        ok = mask[:, i] & mask[:, j]
+        tbx, tby = targets[j]
+        ux, uy = x[:, j: j + 1] - ax, y[:, j: j + 1] - ay
+        n2 = np.where(ok[:, None], ux * ux + uy * uy, 1.0)
+        vx, vy = tbx - tax, tby - tay
+        kr = (vx * ux + vy * uy) / n2
+        ki = (vy * ux - vx * uy) / n2
+        x[:, pts] = px * kr - py * ki + tax
+        y[:, pts] = px * ki + py * kr + tay
+    return x, y
+
+
+def test_registration_kernels_give_numpys_numbers_bit_for_bit():
+    from dfecs_app.core.geometry import _affine_apply, _similarity_planar
+
+    rng = np.random.default_rng(5)
+    n = 500
+    xy = rng.normal(size=(n, 136)) * 300  # planar views into one array, as in standardization
+    x, y = xy[:, :68], xy[:, 68:]
+    M = rng.normal(size=(n, 2, 3))
+    mask = rng.random((n, 68)) > 0.05
+    ex, ey = numpy_affine_apply(x, y, M)
+    _affine_apply(x, y, M)
+    np.testing.assert_array_equal(x, ex)
+    np.testing.assert_array_equal(y, ey)
+    sx, sy = numpy_similarity(x, y, mask, L.SIMILARITY_TARGETS)
+    with np.errstate(all="ignore"):
+        _similarity_planar(x, y, mask, L.SIMILARITY_TARGETS)
+    np.testing.assert_array_equal(x, sx)
+    np.testing.assert_array_equal(y, sy)

@@ -63,3 +63,59 @@ def flat_frames(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = np.empty(mask.shape[0], dtype=np.bool_)
     _flat_kernel(points, mask, out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def affine_apply_inplace(x, y, M):  # pragma: no cover - numba
+    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, m)`` frames, ``M`` (n, 2, 3).
+
+    The operations and their order are numpy's ``nx = x·a00; nx += y·a01; nx += a02`` (and
+    likewise for y): elementwise IEEE arithmetic, so the same numbers.
+    """
+    n, m = x.shape
+    for r in range(n):
+        a00, a01, a02 = M[r, 0, 0], M[r, 0, 1], M[r, 0, 2]
+        a10, a11, a12 = M[r, 1, 0], M[r, 1, 1], M[r, 1, 2]
+        for p in range(m):
+            px = x[r, p]
+            py = y[r, p]
+            x[r, p] = (px * a00 + py * a01) + a02
+            y[r, p] = (px * a10 + py * a11) + a12
+
+
+@njit(cache=True, nogil=True)
+def similarity_inplace(x, y, mask, pts, offsets, first, second, targets):  # pragma: no cover
+    """In place: per-part similarity (two anchors) or translation (one anchor, ``second`` −1).
+
+    Group g moves points ``pts[offsets[g]:offsets[g + 1]]`` so that anchor ``first[g]`` goes
+    to ``targets[g, 0:2]`` and ``second[g]`` to ``targets[g, 2:4]``; the arithmetic is that of
+    ``geometry._similarity_planar`` (elementwise, same order), so the same numbers.
+    """
+    n = x.shape[0]
+    for r in range(n):
+        for g in range(first.size):
+            i = first[g]
+            ax = x[r, i]
+            ay = y[r, i]
+            tax = targets[g, 0]
+            tay = targets[g, 1]
+            j = second[g]
+            if j < 0:
+                for t in range(offsets[g], offsets[g + 1]):
+                    p = pts[t]
+                    x[r, p] = (x[r, p] - ax) + tax
+                    y[r, p] = (y[r, p] - ay) + tay
+                continue
+            ux = x[r, j] - ax
+            uy = y[r, j] - ay
+            n2 = ux * ux + uy * uy if (mask[r, i] and mask[r, j]) else 1.0
+            vx = targets[g, 2] - tax
+            vy = targets[g, 3] - tay
+            kr = (vx * ux + vy * uy) / n2
+            ki = (vy * ux - vx * uy) / n2
+            for t in range(offsets[g], offsets[g + 1]):
+                p = pts[t]
+                px = x[r, p] - ax
+                py = y[r, p] - ay
+                x[r, p] = (px * kr - py * ki) + tax
+                y[r, p] = (px * ki + py * kr) + tay

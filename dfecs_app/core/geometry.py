@@ -85,6 +85,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dfecs_app.core._shape_kernels import affine_apply_inplace, similarity_inplace
 from dfecs_app.core.landmarks import (
     AFFINE_TARGETS_49,
     AFFINE_TARGETS_68,
@@ -429,42 +430,37 @@ def _affine_fit(sx: np.ndarray, sy: np.ndarray,
 
 
 def _affine_apply(x: np.ndarray, y: np.ndarray, M: np.ndarray) -> None:
-    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, 68)`` frames."""
-    a = M[:, :, :, None]
-    nx = x * a[:, 0, 0]
-    nx += y * a[:, 0, 1]
-    nx += a[:, 0, 2]
-    ny = x * a[:, 1, 0]
-    ny += y * a[:, 1, 1]
-    ny += a[:, 1, 2]
-    x[...] = nx
-    y[...] = ny
+    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, 68)`` frames (one numba pass;
+    numpy's operations in numpy's order)."""
+    affine_apply_inplace(x, y, np.ascontiguousarray(M, dtype=np.float64))
+
+
+def _similarity_groups(targets: Mapping[int, tuple[float, float]]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``SIMILARITY_GROUPS`` as arrays for :func:`similarity_inplace`: points, offsets, first
+    and second anchor (−1: translation only) and targets ``(g, 4)``."""
+    pts = np.array([p for g in SIMILARITY_GROUPS for p in g.points], dtype=np.int64)
+    offsets = np.cumsum([0] + [len(g.points) for g in SIMILARITY_GROUPS]).astype(np.int64)
+    first = np.array([g.anchors[0] for g in SIMILARITY_GROUPS], dtype=np.int64)
+    second = np.array([g.anchors[1] if len(g.anchors) > 1 else -1 for g in SIMILARITY_GROUPS],
+                      dtype=np.int64)
+    tgt = np.array([[*targets[g.anchors[0]], *(targets[g.anchors[1]] if len(g.anchors) > 1
+                                               else (0.0, 0.0))] for g in SIMILARITY_GROUPS],
+                   dtype=np.float64)
+    return pts, offsets, first, second, tgt
 
 
 def _similarity_planar(
     x: np.ndarray, y: np.ndarray, mask: np.ndarray, targets: Mapping[int, tuple[float, float]]
 ) -> None:
-    """In place: per-part similarity (two anchors) or translation (one anchor)."""
-    for group in SIMILARITY_GROUPS:
-        pts = list(group.points)
-        i = group.anchors[0]
-        ax, ay = x[:, i : i + 1], y[:, i : i + 1]
-        tax, tay = targets[i]
-        px, py = x[:, pts] - ax, y[:, pts] - ay
-        if len(group.anchors) == 1:
-            x[:, pts], y[:, pts] = px + tax, py + tay
-            continue
-        j = group.anchors[1]
-        ok = mask[:, i] & mask[:, j]
-        tbx, tby = targets[j]
-        ux, uy = x[:, j : j + 1] - ax, y[:, j : j + 1] - ay  # anchor vector b - a
-        n2 = np.where(ok[:, None], ux * ux + uy * uy, 1.0)
-        vx, vy = tbx - tax, tby - tay  # target vector
-        # k = (tb - ta) / (b - a) as complex numbers
-        kr = (vx * ux + vy * uy) / n2
-        ki = (vy * ux - vx * uy) / n2
-        x[:, pts] = px * kr - py * ki + tax
-        y[:, pts] = px * ki + py * kr + tay
+    """In place: per-part similarity (two anchors) or translation (one anchor); one numba pass
+    with the arithmetic of the formulas below, in their order.
+
+    Per group with anchors a, b and targets ta, tb, as complex numbers:
+    ``k = (tb − ta) / (b − a)`` and ``p -> (p − a) k + ta`` (translation ``p − a + ta`` for
+    one anchor).
+    """
+    similarity_inplace(x, y, np.ascontiguousarray(mask, dtype=bool), *_similarity_groups(targets))
 
 
 def frontalize(
