@@ -161,3 +161,21 @@ def test_registration_kernels_give_numpys_numbers_bit_for_bit():
         _similarity_planar(x, y, mask, L.SIMILARITY_TARGETS)
     np.testing.assert_array_equal(x, sx)
     np.testing.assert_array_equal(y, sy)
+
+
+def test_group_ids_number_groups_by_first_appearance():
+    rng = np.random.default_rng(2)
+    subject = rng.choice(["b", "a", "c", "a\x1f"], 400)
+    sequence = rng.choice(["1", "2", "x"], 400)
+    runs = np.sort(rng.integers(0, 400, 40))  # some runs, some interleaving
+    subject[runs] = "z"
+    for group_by in ("subject", "sequence"):
+        keys = subject if group_by == "subject" else np.char.add(np.char.add(subject, "\x1f"),
+                                                                 sequence)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.intp)
+        rank[np.argsort(first)] = np.arange(first.size)
+        gid, n = K._group_ids(subject, sequence, group_by)
+        assert n == first.size
+        np.testing.assert_array_equal(gid, rank[inverse])
+    assert K._group_ids(np.array(["a"] * 5), np.array(["s"] * 5), "sequence")[1] == 1

@@ -154,12 +154,34 @@ class KPMSet:
 
 
 def _group_ids(subject: np.ndarray, sequence: np.ndarray, group_by: str) -> tuple[np.ndarray, int]:
-    """Group index per row (groups numbered in order of first appearance) and the count."""
-    keys = subject if group_by == "subject" else np.char.add(np.char.add(subject, "\x1f"), sequence)
+    """Group index per row (groups numbered in order of first appearance) and the count.
+
+    Rows of a group usually come in runs (a file, a sequence): only the first row of each
+    run is compared with the others, so a table of many frames and few groups costs little.
+    """
+    n = subject.size
+    change = np.ones(n, dtype=bool)
+    change[1:] = subject[1:] != subject[:-1]
+    if group_by != "subject":
+        change[1:] |= sequence[1:] != sequence[:-1]
+    starts = np.flatnonzero(change)
+    subj = subject[starts]
+    keys = subj if group_by == "subject" else np.char.add(np.char.add(subj, "\x1f"),
+                                                           sequence[starts])
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.intp)
     rank[np.argsort(first)] = np.arange(first.size)
-    return rank[inverse.reshape(-1)], first.size
+    runs = rank[inverse.reshape(-1)]
+    return np.repeat(runs, np.diff(np.append(starts, n))), first.size
+
+
+def _distinct(values: np.ndarray) -> list[str]:
+    """Sorted distinct strings of ``values`` (runs of equal values cost one comparison each)."""
+    if values.size == 0:
+        return []
+    change = np.ones(values.size, dtype=bool)
+    change[1:] = values[1:] != values[:-1]
+    return sorted({str(v) for v in values[change]})
 
 
 def _auto_neutral(std: np.ndarray, fmask: np.ndarray) -> int:
@@ -303,7 +325,7 @@ def compute_kpm(
     state.report("kpm", 1.0, f"{n} KPMs", force=True)
 
     meta: dict[str, Any] = {
-        "sources": sorted({str(s) for s in np.unique(table.source)}),
+        "sources": _distinct(table.source),
         "options": {
             "neutral": neutral if isinstance(neutral, str) else int(neutral),
             "group_by": group_by,
