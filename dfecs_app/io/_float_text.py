@@ -5,18 +5,20 @@ reads back as ``x``, the closest to ``x`` among those. :func:`shortest_digits` f
 exact arithmetic for the values that matter in practice and flags every other value, which
 the caller formats with Python's ``repr``:
 
-* ``x`` is split into ``d · 10^e`` with an integer ``d`` of p digits, for p = 16, 15, ...:
-  ``|x| · 10^k`` (``k = p − 1 − e`` ≤ 22, so ``10^k`` is an exact double) is computed
-  exactly as a double-double (Veltkamp/Dekker product) and rounded to the nearest integer;
-* a candidate is accepted when ``|d − |x| · 10^k|`` (computed to ~1e-15 from that exact
-  product) is below half an ulp of ``x`` times ``10^k`` (exact: a power of two times
-  ``10^k``), i.e. when ``d · 10^-k`` lies inside the interval that reads back as ``x``;
-* when no 16-digit candidate reads back, the correctly rounded 17-digit one is the answer
-  (17 digits always read back; ``repr`` takes the closest of them).
+* ``v = |x| · 10^k`` with ``k = 16 − e`` (``10^e ≤ |x| < 10^(e+1)``, k ≤ 22 so ``10^k``
+  is an exact double) is computed exactly (Veltkamp/Dekker product) as an int64 ``n`` plus a
+  fraction ``f`` — ``v`` lies in [10^16, 10^17): its nearest integer is the correctly
+  rounded 17-digit decimal, which always reads back (``repr`` takes the closest of those);
+* the candidate of p digits (p = 16, 15, ...) is ``v`` rounded to a multiple of
+  ``10^(17−p)`` (integer arithmetic on n and f, ties flagged); it reads back as ``x``
+  exactly when it lies within half an ulp of ``x`` times ``10^k`` (a power of two times
+  ``10^k``: exact) of ``v``. The first p that fails ends the search: the candidates of fewer
+  digits lie on a coarser grid, no nearer to ``v``.
 
 Flagged (formatted by ``repr`` instead): 0 < |x| < 1e-6, |x| ≥ 1e16, exact powers of two
-(their rounding interval is lopsided), and products or candidates within 1e-9 of a
-rounding tie or of the interval's ends. Tests compare the text with ``repr`` over millions of values.
+(their rounding interval is lopsided), and candidates at a rounding tie or within 1e-9 of
+the interval's ends. Tests compare the text with ``repr`` on hundreds of thousands of values
+(codes-like, short decimals, integers, every exponent).
 """
 
 from __future__ import annotations
