@@ -179,3 +179,21 @@ def test_group_ids_number_groups_by_first_appearance():
         assert n == first.size
         np.testing.assert_array_equal(gid, rank[inverse])
     assert K._group_ids(np.array(["a"] * 5), np.array(["s"] * 5), "sequence")[1] == 1
+
+
+@pytest.mark.parametrize("m", [68, 66, 49, 6, 130])
+def test_rms_normalize_kernel_gives_numpys_numbers_bit_for_bit(m):
+    from dfecs_app.core.geometry import _rms_normalize
+
+    rng = np.random.default_rng(m)
+    x = rng.normal(size=(3000, m)) * 10.0 ** rng.integers(-3, 4, size=(3000, m)) + 400
+    y = rng.normal(size=(3000, m)) * 50 - 7
+    ex, ey = x.copy(), y.copy()
+    ex -= ex.mean(axis=1, keepdims=True)
+    ey -= ey.mean(axis=1, keepdims=True)
+    inv = 1.0 / np.sqrt(np.mean(ex * ex + ey * ey, axis=1, keepdims=True))
+    ex *= inv
+    ey *= inv
+    _rms_normalize(x, y)
+    np.testing.assert_array_equal(x, ex)
+    np.testing.assert_array_equal(y, ey)

@@ -119,3 +119,54 @@ def similarity_inplace(x, y, mask, pts, offsets, first, second, targets):  # pra
                 py = y[r, p] - ay
                 x[r, p] = (px * kr - py * ki) + tax
                 y[r, p] = (px * ki + py * kr) + tay
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(a, n):  # pragma: no cover - numba
+    """numpy's sum of a contiguous ``a[:n]`` (n <= 128): eight running sums, then the rest."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+    r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+    i = 8
+    stop = n - (n % 8)
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def rms_normalize_inplace(x, y):  # pragma: no cover - numba
+    """In place on C-contiguous ``(n, m)`` rows (m <= 128): centroid to the origin, RMS
+    distance 1 — numpy's ``x -= x.mean(1)``, ``x *= 1 / sqrt(mean(x² + y²))`` with numpy's
+    summation order, so the same numbers."""
+    n, m = x.shape
+    t = np.empty(m)
+    for r in range(n):
+        xr = x[r]
+        yr = y[r]
+        mx = _pairwise_sum(xr, m) / m
+        my = _pairwise_sum(yr, m) / m
+        for p in range(m):
+            xr[p] -= mx
+            yr[p] -= my
+            t[p] = xr[p] * xr[p] + yr[p] * yr[p]
+        inv = 1.0 / np.sqrt(_pairwise_sum(t, m) / m)
+        for p in range(m):
+            xr[p] *= inv
+            yr[p] *= inv
