@@ -492,12 +492,15 @@ def _clip(path: Path, model: AUModel, prepared: PreparedInput, coding: Coding) -
     q = model.n_components
     has = rows.kpm_row >= 0
     idx = rows.kpm_row[has]
-    codes = np.full((m, q), np.nan)
-    codes[has] = coding.codes[idx]
-    ve = np.full(m, np.nan)
-    ve[has] = coding.ve[idx]
-    err = np.full(m, np.nan)
-    err[has] = coding.recon_error[idx]
+    if idx.size == m == len(coding.codes) and (idx == np.arange(m)).all():  # row i is KPM i
+        codes, ve, err = coding.codes, coding.ve, coding.recon_error
+    else:
+        codes = np.full((m, q), np.nan)
+        codes[has] = coding.codes[idx]
+        ve = np.full(m, np.nan)
+        ve[has] = coding.ve[idx]
+        err = np.full(m, np.nan)
+        err[has] = coding.recon_error[idx]
     return CodedClip(source=str(path), names=list(model.names), subject=rows.subject,
                      sequence=rows.sequence, frame=rows.frame, time_s=rows.time_s,
                      no_face=~has, codes=codes, ve=ve, recon_error=err, points=rows.points,
