@@ -85,6 +85,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dfecs_app.core._shape_kernels import (
+    affine_apply_inplace,
+    rms_normalize_inplace,
+    similarity_inplace,
+)
 from dfecs_app.core.landmarks import (
     AFFINE_TARGETS_49,
     AFFINE_TARGETS_68,
@@ -190,10 +195,18 @@ def frontalization_layout(mask: np.ndarray) -> np.ndarray:
         '68', '66', '49', or '' where even the 49 BP4D points are not all present.
     """
     mask = _check_mask(mask)
+    full = mask.all(axis=1)  # the common case: every point present, layout '68'
     out = np.full(mask.shape[0], "", dtype="<U2")
+    out[full] = "68"
+    if full.all():
+        return out
+    rest = np.flatnonzero(~full)
+    sub = mask[rest]
+    found = np.full(rest.size, "", dtype="<U2")
     for name in reversed(FRONTALIZATION_LAYOUTS):  # poorest first, richer overwrite
-        covers = mask[:, list(LAYOUTS[name])].all(axis=1)
-        out[covers] = name
+        covers = sub[:, list(LAYOUTS[name])].all(axis=1)
+        found[covers] = name
+    out[rest] = found
     return out
 
 
@@ -247,9 +260,10 @@ def standardized_mask(mask: np.ndarray, frontalize: bool = False, anchors: str =
     mask = _check_mask(mask).copy()
     if frontalize:
         layout = frontalization_layout(mask)
-        for name in FRONTALIZATION_LAYOUTS:
+        for name in FRONTALIZATION_LAYOUTS[1:]:  # the '68' layout keeps every point
             rows = layout == name
-            mask[rows] &= layout_mask(name)
+            if rows.any():
+                mask[rows] &= layout_mask(name)
         mask[layout == ""] = False
     mask[_affine_kind(mask, anchors) < 0] = False
     for group in SIMILARITY_GROUPS:
@@ -273,6 +287,10 @@ def _unplanar(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _rms_normalize(x: np.ndarray, y: np.ndarray) -> None:
     """In place: centroid to the origin, RMS distance to it 1 (rows of ``(n, m)`` arrays)."""
+    if (x.flags.c_contiguous and y.flags.c_contiguous and x.dtype == y.dtype == np.float64
+            and x.shape == y.shape and 0 < x.shape[1] <= 128):
+        rms_normalize_inplace(x, y)  # one pass, numpy's summation order: the same numbers
+        return
     x -= x.mean(axis=1, keepdims=True)
     y -= y.mean(axis=1, keepdims=True)
     inv = 1.0 / np.sqrt(np.mean(x * x + y * y, axis=1, keepdims=True))
@@ -292,6 +310,25 @@ def _level_eyes(
     h = np.hypot(dx, dy)
     c, s = dx / h, dy / h
     return x * c + y * s, y * c - x * s
+
+
+def _level_eyes_apply(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_apply_weights(*_level_eyes(x, y), W)`` of 68-point shapes with fewer temporaries
+    (the same operations in the same order: the same numbers)."""
+    m = x.shape[1]
+    dx = x[:, 42:48].mean(axis=1, keepdims=True) - x[:, 36:42].mean(axis=1, keepdims=True)
+    dy = y[:, 42:48].mean(axis=1, keepdims=True) - y[:, 36:42].mean(axis=1, keepdims=True)
+    h = np.hypot(dx, dy)
+    c, s = dx / h, dy / h
+    xy = np.empty((x.shape[0], 2 * m))
+    lx, ly = xy[:, :m], xy[:, m:]
+    np.multiply(x, c, out=lx)
+    lx += y * s
+    np.multiply(y, c, out=ly)
+    ly -= x * s
+    out = xy @ W[: 2 * m]
+    out += W[2 * m]
+    return out[:, :m], out[:, m:]
 
 
 def _apply_weights(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,6 +368,10 @@ def _frontalize_planar(
     x: np.ndarray, y: np.ndarray, layout: np.ndarray, weights: dict[str, FrontalizationWeights]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frontal shapes (new arrays); rows with layout '' and absent points are left 0."""
+    if x.shape[0] and "68" in weights and (layout == "68").all():  # one layout: no copies
+        sx, sy = x.copy(), y.copy()
+        _rms_normalize(sx, sy)
+        return _level_eyes_apply(sx, sy, weights["68"].W)
     fx = np.zeros_like(x)
     fy = np.zeros_like(y)
     for name in FRONTALIZATION_LAYOUTS:
@@ -397,42 +438,37 @@ def _affine_fit(sx: np.ndarray, sy: np.ndarray,
 
 
 def _affine_apply(x: np.ndarray, y: np.ndarray, M: np.ndarray) -> None:
-    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, 68)`` frames."""
-    a = M[:, :, :, None]
-    nx = x * a[:, 0, 0]
-    nx += y * a[:, 0, 1]
-    nx += a[:, 0, 2]
-    ny = x * a[:, 1, 0]
-    ny += y * a[:, 1, 1]
-    ny += a[:, 1, 2]
-    x[...] = nx
-    y[...] = ny
+    """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, 68)`` frames (one numba pass;
+    numpy's operations in numpy's order)."""
+    affine_apply_inplace(x, y, np.ascontiguousarray(M, dtype=np.float64))
+
+
+def _similarity_groups(targets: Mapping[int, tuple[float, float]]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``SIMILARITY_GROUPS`` as arrays for :func:`similarity_inplace`: points, offsets, first
+    and second anchor (−1: translation only) and targets ``(g, 4)``."""
+    pts = np.array([p for g in SIMILARITY_GROUPS for p in g.points], dtype=np.int64)
+    offsets = np.cumsum([0] + [len(g.points) for g in SIMILARITY_GROUPS]).astype(np.int64)
+    first = np.array([g.anchors[0] for g in SIMILARITY_GROUPS], dtype=np.int64)
+    second = np.array([g.anchors[1] if len(g.anchors) > 1 else -1 for g in SIMILARITY_GROUPS],
+                      dtype=np.int64)
+    tgt = np.array([[*targets[g.anchors[0]], *(targets[g.anchors[1]] if len(g.anchors) > 1
+                                               else (0.0, 0.0))] for g in SIMILARITY_GROUPS],
+                   dtype=np.float64)
+    return pts, offsets, first, second, tgt
 
 
 def _similarity_planar(
     x: np.ndarray, y: np.ndarray, mask: np.ndarray, targets: Mapping[int, tuple[float, float]]
 ) -> None:
-    """In place: per-part similarity (two anchors) or translation (one anchor)."""
-    for group in SIMILARITY_GROUPS:
-        pts = list(group.points)
-        i = group.anchors[0]
-        ax, ay = x[:, i : i + 1], y[:, i : i + 1]
-        tax, tay = targets[i]
-        px, py = x[:, pts] - ax, y[:, pts] - ay
-        if len(group.anchors) == 1:
-            x[:, pts], y[:, pts] = px + tax, py + tay
-            continue
-        j = group.anchors[1]
-        ok = mask[:, i] & mask[:, j]
-        tbx, tby = targets[j]
-        ux, uy = x[:, j : j + 1] - ax, y[:, j : j + 1] - ay  # anchor vector b - a
-        n2 = np.where(ok[:, None], ux * ux + uy * uy, 1.0)
-        vx, vy = tbx - tax, tby - tay  # target vector
-        # k = (tb - ta) / (b - a) as complex numbers
-        kr = (vx * ux + vy * uy) / n2
-        ki = (vy * ux - vx * uy) / n2
-        x[:, pts] = px * kr - py * ki + tax
-        y[:, pts] = px * ki + py * kr + tay
+    """In place: per-part similarity (two anchors) or translation (one anchor); one numba pass
+    with the arithmetic of the formulas below, in their order.
+
+    Per group with anchors a, b and targets ta, tb, as complex numbers:
+    ``k = (tb − ta) / (b − a)`` and ``p -> (p − a) k + ta`` (translation ``p − a + ta`` for
+    one anchor).
+    """
+    similarity_inplace(x, y, np.ascontiguousarray(mask, dtype=bool), *_similarity_groups(targets))
 
 
 def frontalize(

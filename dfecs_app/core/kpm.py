@@ -30,12 +30,16 @@ Choosing the neutral frame
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from dfecs_app.core._cd import single_blas_thread
+from dfecs_app.core._shape_kernels import flat_frames
 from dfecs_app.core.geometry import (
     FrontalizationLike,
     _planar,
@@ -59,8 +63,10 @@ from dfecs_app.errors import InputError
 
 NeutralRule = str | int
 
-#: Frames standardized per step (progress reports and bounded temporary memory).
-CHUNK = 16384
+#: Frames standardized per step (temporaries that stay in the CPU cache; progress reports).
+CHUNK = 2048
+#: Threads that standardize chunks side by side.
+THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -148,12 +154,34 @@ class KPMSet:
 
 
 def _group_ids(subject: np.ndarray, sequence: np.ndarray, group_by: str) -> tuple[np.ndarray, int]:
-    """Group index per row (groups numbered in order of first appearance) and the count."""
-    keys = subject if group_by == "subject" else np.char.add(np.char.add(subject, "\x1f"), sequence)
+    """Group index per row (groups numbered in order of first appearance) and the count.
+
+    Rows of a group usually come in runs (a file, a sequence): only the first row of each
+    run is compared with the others, so a table of many frames and few groups costs little.
+    """
+    n = subject.size
+    change = np.ones(n, dtype=bool)
+    change[1:] = subject[1:] != subject[:-1]
+    if group_by != "subject":
+        change[1:] |= sequence[1:] != sequence[:-1]
+    starts = np.flatnonzero(change)
+    subj = subject[starts]
+    keys = subj if group_by == "subject" else np.char.add(np.char.add(subj, "\x1f"),
+                                                           sequence[starts])
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.intp)
     rank[np.argsort(first)] = np.arange(first.size)
-    return rank[inverse.reshape(-1)], first.size
+    runs = rank[inverse.reshape(-1)]
+    return np.repeat(runs, np.diff(np.append(starts, n))), first.size
+
+
+def _distinct(values: np.ndarray) -> list[str]:
+    """Sorted distinct strings of ``values`` (runs of equal values cost one comparison each)."""
+    if values.size == 0:
+        return []
+    change = np.ones(values.size, dtype=bool)
+    change[1:] = values[1:] != values[:-1]
+    return sorted({str(v) for v in values[change]})
 
 
 def _auto_neutral(std: np.ndarray, fmask: np.ndarray) -> int:
@@ -251,7 +279,7 @@ def compute_kpm(
         )
     points, smask, in_mask = table.points[rows], smask[rows], table.mask[rows]
     subject, sequence, frame = table.subject[rows], table.sequence[rows], table.frame[rows]
-    flat = _flat_frames(points, in_mask)  # all points on one line or one spot
+    flat = flat_frames(points, in_mask)  # all points on one line or one spot
     if flat.any():
         path, where = _files_of(table.source[rows][flat])
         if flat.all():
@@ -267,16 +295,7 @@ def compute_kpm(
     weights = weights_by_layout(frontalization) if frontalize else None
     layout = frontalization_layout(in_mask) if frontalize else None
 
-    std = np.empty((n, N_FEATURES))
-    for start in range(0, n, CHUNK):
-        c = slice(start, min(n, start + CHUNK))
-        x, y = _planar(points[c], in_mask[c])
-        x, y = _standardize_planar(x, y, in_mask[c], None if layout is None else layout[c], weights,
-                                   anchors)
-        std[c, :N_POINTS] = x
-        std[c, N_POINTS:] = y
-        state.report("kpm", 0.9 * c.stop / n, f"standardized {c.stop}/{n} frames")
-    finite = np.isfinite(std).all(axis=1)
+    std, finite = _standardize_rows(points, in_mask, layout, weights, anchors, state)
     if not finite.all():
         bad = int((~finite).sum())
         notes.append(f"dropped {bad} degenerate frame(s) (anchors on one line or one spot)")
@@ -306,7 +325,7 @@ def compute_kpm(
     state.report("kpm", 1.0, f"{n} KPMs", force=True)
 
     meta: dict[str, Any] = {
-        "sources": sorted({str(s) for s in np.unique(table.source)}),
+        "sources": _distinct(table.source),
         "options": {
             "neutral": neutral if isinstance(neutral, str) else int(neutral),
             "group_by": group_by,
@@ -335,22 +354,55 @@ def compute_kpm(
     return KPMSet(X=X, mask=kmask, subject=subject, sequence=sequence, frame=frame, meta=meta)
 
 
-def _flat_frames(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(n,) True where a frame's known points span no area (collinear or coincident).
+def _standardize_rows(
+    points: np.ndarray,
+    mask: np.ndarray,
+    layout: np.ndarray | None,
+    weights: dict[str, Any] | None,
+    anchors: str,
+    state: TaskState,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standardized vectors ``(n, 136)`` of frames that can all be standardized, and (n,) True
+    where a row is finite.
 
-    ``points`` (n, 68, 2), ``mask`` (n, 68). The 2 x 2 scatter of the known points is
-    singular up to 1e-9 of its scale.
+    Chunks of :data:`CHUNK` frames (small enough for their temporaries to stay in the CPU
+    cache) run on :data:`THREADS` threads (numpy and BLAS release the GIL; BLAS is kept at one
+    thread meanwhile). Every chunk is computed exactly as a single call would compute it, so
+    the result does not depend on the number of threads.
     """
-    w = mask.astype(np.float64)
-    cnt = np.maximum(w.sum(axis=1), 1.0)
-    p = np.where(mask[..., None], points, 0.0)
-    mean = p.sum(axis=1) / cnt[:, None]
-    d = (p - mean[:, None, :]) * w[..., None]
-    sxx = (d[..., 0] ** 2).sum(axis=1)
-    syy = (d[..., 1] ** 2).sum(axis=1)
-    sxy = (d[..., 0] * d[..., 1]).sum(axis=1)
-    det = sxx * syy - sxy**2
-    return ~(det > 1e-9 * (sxx + syy) ** 2) | (w.sum(axis=1) < 3)
+    n = points.shape[0]
+    std = np.empty((n, N_FEATURES))
+    finite = np.empty(n, dtype=bool)
+
+    def one(start: int) -> int:
+        c = slice(start, min(n, start + CHUNK))
+        x, y = _planar(points[c], mask[c])
+        x, y = _standardize_planar(x, y, mask[c], None if layout is None else layout[c],
+                                   weights, anchors)
+        std[c, :N_POINTS] = x
+        std[c, N_POINTS:] = y
+        finite[c] = np.isfinite(std[c]).all(axis=1)
+        return c.stop
+
+    starts = range(0, n, CHUNK)
+    threads = min(THREADS, len(starts))
+    if threads <= 1:
+        with single_blas_thread():
+            for start in starts:
+                stop = one(start)
+                state.report("kpm", 0.9 * stop / n, f"standardized {stop}/{n} frames")
+        return std, finite
+    with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        done = 0
+        futures = [pool.submit(one, start) for start in starts]
+        try:
+            for fut in futures:
+                done = max(done, fut.result())
+                state.report("kpm", 0.9 * done / n, f"standardized {done}/{n} frames")
+        finally:
+            for fut in futures:
+                fut.cancel()
+    return std, finite
 
 
 def _files_of(source: np.ndarray) -> tuple[str | None, str]:

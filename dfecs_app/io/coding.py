@@ -415,35 +415,74 @@ def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: T
     table = read_landmarks([path], format=opts["format"], progress=state,
                            min_confidence=opts["min_confidence"])
     notes.extend(table.notes)
-    points = table.points.copy()
-    points[~table.mask] = np.nan
+    points = np.where(table.mask[..., None], table.points, np.nan)
     rows = _Rows(table.subject, table.sequence, table.frame, np.full(len(table), np.nan), points)
-    extra = _track_rows(path) if path.is_file() else None
-    one_seq = len(table) and np.unique(np.char.add(table.subject, table.sequence)).size == 1
-    if extra is not None and one_seq:
+    # a ``dfecs track`` CSV is one sequence: only then are its time_s and no-face rows looked up
+    one_seq = len(table) > 0 and _one_sequence(table.subject, table.sequence)
+    extra = _track_rows(path) if one_seq and path.is_file() else None
+    if extra is not None:
         frame, time_s, _ = extra
-        pos = {int(f): i for i, f in enumerate(table.frame)}
-        n = frame.size
-        pts = np.full((n, N_POINTS, 2), np.nan)
-        for i, f in enumerate(frame):
-            j = pos.get(int(f))
-            if j is not None:
-                pts[i] = points[j]
-        rows = _Rows(np.full(n, table.subject[0]), np.full(n, table.sequence[0]), frame,
-                     time_s, pts)
+        at = _lookup(table.frame, frame)
+        pts = np.full((frame.size, N_POINTS, 2), np.nan)
+        hit = at >= 0
+        pts[hit] = points[at[hit]]
+        rows = _Rows(np.full(frame.size, table.subject[0]), np.full(frame.size, table.sequence[0]),
+                     frame, time_s, pts)
     return table, rows
+
+
+def _one_sequence(subject: np.ndarray, sequence: np.ndarray) -> bool:
+    """True when every row has the same (subject, sequence)."""
+    return bool((subject == subject[0]).all() and (sequence == sequence[0]).all())
+
+
+def _lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Index of each query in ``keys`` (int64; the last of equal keys, as a dict built in
+    order would keep), −1 where absent."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    pos = np.searchsorted(ranked, queries, side="right") - 1
+    out = np.full(queries.size, -1, dtype=np.int64)
+    ok = pos >= 0
+    ok[ok] = ranked[pos[ok]] == queries[ok]
+    out[ok] = order[pos[ok]]
+    return out
+
+
+def _row_keys(subject: np.ndarray, sequence: np.ndarray, frame: np.ndarray) -> np.ndarray | None:
+    """One int64 key per row ``(subject, sequence, frame)``, shape (n,); None when the frame
+    ids are too far apart for the keys to fit 62 bits."""
+    import pandas as pd
+
+    subj, subj_names = pd.factorize(subject)
+    seq, seq_names = pd.factorize(sequence)
+    lo, hi = int(frame.min()), int(frame.max())
+    span = hi - lo + 1
+    if len(subj_names) * len(seq_names) * span >= 2**62:
+        return None
+    return (subj.astype(np.int64) * len(seq_names) + seq) * span + (frame - lo)
 
 
 def _match_rows(rows: _Rows, kpm: KPMSet) -> np.ndarray:
     """Row of ``kpm`` holding each output row's frame, −1 where none (no usable face)."""
-    index = {(s, q, int(f)): i for i, (s, q, f) in
-             enumerate(zip(kpm.subject.tolist(), kpm.sequence.tolist(), kpm.frame.tolist()))}
+    m, n = rows.frame.size, len(kpm)
+    out = np.full(m, -1, dtype=np.int64)
+    if m == 0 or n == 0:
+        return out
     face = ~np.isnan(rows.points).all(axis=(1, 2))
-    out = np.full(rows.frame.size, -1, dtype=np.int64)
-    for i, (s, q, f) in enumerate(zip(rows.subject.tolist(), rows.sequence.tolist(),
-                                      rows.frame.tolist())):
-        if face[i]:
-            out[i] = index.get((s, q, int(f)), -1)
+    keys = _row_keys(np.concatenate([kpm.subject, rows.subject]),
+                     np.concatenate([kpm.sequence, rows.sequence]),
+                     np.concatenate([kpm.frame, rows.frame]).astype(np.int64))
+    if keys is None:  # frame ids too far apart for one key: a dict, as before
+        index = {(s, q, int(f)): i for i, (s, q, f) in
+                 enumerate(zip(kpm.subject.tolist(), kpm.sequence.tolist(), kpm.frame.tolist()))}
+        for i, (s, q, f) in enumerate(zip(rows.subject.tolist(), rows.sequence.tolist(),
+                                          rows.frame.tolist())):
+            if face[i]:
+                out[i] = index.get((s, q, int(f)), -1)
+        return out
+    found = _lookup(keys[:n], keys[n:])
+    out[face] = found[face]
     return out
 
 
@@ -453,12 +492,15 @@ def _clip(path: Path, model: AUModel, prepared: PreparedInput, coding: Coding) -
     q = model.n_components
     has = rows.kpm_row >= 0
     idx = rows.kpm_row[has]
-    codes = np.full((m, q), np.nan)
-    codes[has] = coding.codes[idx]
-    ve = np.full(m, np.nan)
-    ve[has] = coding.ve[idx]
-    err = np.full(m, np.nan)
-    err[has] = coding.recon_error[idx]
+    if idx.size == m == len(coding.codes) and (idx == np.arange(m)).all():  # row i is KPM i
+        codes, ve, err = coding.codes, coding.ve, coding.recon_error
+    else:
+        codes = np.full((m, q), np.nan)
+        codes[has] = coding.codes[idx]
+        ve = np.full(m, np.nan)
+        ve[has] = coding.ve[idx]
+        err = np.full(m, np.nan)
+        err[has] = coding.recon_error[idx]
     return CodedClip(source=str(path), names=list(model.names), subject=rows.subject,
                      sequence=rows.sequence, frame=rows.frame, time_s=rows.time_s,
                      no_face=~has, codes=codes, ve=ve, recon_error=err, points=rows.points,
@@ -556,8 +598,10 @@ def write_codes(path: str | os.PathLike, df: pd.DataFrame, meta: dict[str, Any] 
     """
     fmt = output_format(path)
     if fmt == "csv":
-        with atomic_open(path, "w") as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
+        from dfecs_app.io.csv_table import write_csv
+
+        with atomic_open(path, "wb") as fh:
+            write_csv(fh, df)  # the bytes of df.to_csv(index=False, lineterminator="\n")
         return
     if fmt == "parquet":
         import io
