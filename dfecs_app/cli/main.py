@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from dfecs_app import __version__
 from dfecs_app.errors import Cancelled, DfecsError
+from dfecs_app.process import no_huge_pages
 
 #: Sub-command modules, in the order of ``dfecs --help``.
 COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings",
@@ -71,6 +72,7 @@ def _cached_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    no_huge_pages()
     parser = _cached_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)

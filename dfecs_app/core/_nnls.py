@@ -135,7 +135,7 @@ def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cove
 _TABLEAU_PIVOT_TOL = _PIVOT_TOL * _PIVOT_TOL
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _pivot(M, r, k, row):  # pragma: no cover - numba
     """Principal pivot of the tableau ``(M, r)`` on index ``k`` (``row`` scratch, length q).
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dfecs_app import __version__
+from dfecs_app.process import no_huge_pages
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test and not args.rate:
         parser.error("--self-test checks rater mode: give it --rate PACK_DIR")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    no_huge_pages()
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -257,7 +257,7 @@ def _track_rows(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     from dfecs_app.io.readers import detect_format
 
     try:
-        if detect_format(path) != "dfecs_track":
+        if detect_format(path, head_only=True) != "dfecs_track":
             return None
         import pandas as pd
 
