@@ -50,6 +50,22 @@ from dfecs_app.core._lars import (
 ROUTE_TABLEAU, ROUTE_CHOLESKY, ROUTE_CD = 0, 1, 2
 #: Block principal pivoting rounds before the Lawson–Hanson fallback.
 _BPP_ROUNDS = 40
+#: Full-exchange rounds allowed without fewer infeasible variables before single exchanges.
+_BACKUP_ROUNDS = 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _exchange_rule(ninf, best_ninf, backup):  # pragma: no cover - numba
+    """Kim & Park's exchange rule: ``(full, best_ninf, backup)`` for this round.
+
+    Every infeasible variable is exchanged (``full``) while their count ``ninf`` falls, and
+    for :data:`_BACKUP_ROUNDS` more rounds after it stops falling; then one at a time.
+    """
+    if ninf < best_ninf:
+        return True, ninf, _BACKUP_ROUNDS
+    if backup > 0:
+        return True, best_ninf, backup - 1
+    return False, best_ninf, backup
 
 
 @njit(cache=True, nogil=True)
@@ -67,7 +83,7 @@ def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cove
     for j in range(q):
         passive[j] = v[j] > 0.0
     best_ninf = q + 1
-    backup = 3
+    backup = _BACKUP_ROUNDS
     for _ in range(_BPP_ROUNDS):
         n = 0
         for j in range(q):
@@ -106,15 +122,7 @@ def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cove
                 last = j
         if ninf == 0:
             return True
-        if ninf < best_ninf:
-            best_ninf = ninf
-            backup = 3
-            full = True
-        elif backup > 0:
-            backup -= 1
-            full = True
-        else:
-            full = False
+        full, best_ninf, backup = _exchange_rule(ninf, best_ninf, backup)
         if full:
             for j in range(q):
                 if passive[j]:
@@ -201,7 +209,7 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: 
             _pivot(M, r, j, row)
             in_p[j] = want
     best_ninf = q + 1
-    backup = 3
+    backup = _BACKUP_ROUNDS
     done = False
     for _ in range(_BPP_ROUNDS):
         ninf = 0
@@ -217,15 +225,7 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: 
         if ninf == 0:
             done = True
             break
-        if ninf < best_ninf:
-            best_ninf = ninf
-            backup = 3
-            full = True
-        elif backup > 0:
-            backup -= 1
-            full = True
-        else:
-            full = False
+        full, best_ninf, backup = _exchange_rule(ninf, best_ninf, backup)
         for j in range(q):
             if full:
                 flip = r[j] <= 0.0 if in_p[j] else G[j, j] > 0.0 and -r[j] > tol_g
