@@ -53,20 +53,6 @@ def _timed(fn, repeat: int = 1):
     return best, out
 
 
-def _numpy_flat_frames(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The previous flat-frame check (numpy)."""
-    w = mask.astype(np.float64)
-    cnt = np.maximum(w.sum(axis=1), 1.0)
-    p = np.where(mask[..., None], points, 0.0)
-    mean = p.sum(axis=1) / cnt[:, None]
-    d = (p - mean[:, None, :]) * w[..., None]
-    sxx = (d[..., 0] ** 2).sum(axis=1)
-    syy = (d[..., 1] ** 2).sum(axis=1)
-    sxy = (d[..., 0] * d[..., 1]).sum(axis=1)
-    det = sxx * syy - sxy**2
-    return ~(det > 1e-9 * (sxx + syy) ** 2) | (w.sum(axis=1) < 3)
-
-
 def _dict_match(rows, kpm) -> np.ndarray:
     """The previous row matching (a dict per frame)."""
     index = {(s, q, int(f)): i for i, (s, q, f) in
@@ -90,6 +76,7 @@ def run(n_csv: int, repeat: int) -> None:
 
     from dfecs_app.cli import main as cli_main
     from dfecs_app.core import kpm as K
+    from dfecs_app.core._shape_kernels import flat_frames_numpy
     from dfecs_app.core.aumodel import AUModel
     from dfecs_app.core.coding import code_frames
     from dfecs_app.core.recipe import Recipe
@@ -123,7 +110,7 @@ def run(n_csv: int, repeat: int) -> None:
 
         t_prep, kpm = _timed(lambda: prepare_table(table, recipe), repeat)
         saved = K.flat_frames, K.CHUNK, K.THREADS
-        K.flat_frames, K.CHUNK, K.THREADS = _numpy_flat_frames, 16384, 1
+        K.flat_frames, K.CHUNK, K.THREADS = flat_frames_numpy, 16384, 1
         try:
             t_prep_old, kpm_old = _timed(lambda: prepare_table(table, recipe), repeat)
         finally:

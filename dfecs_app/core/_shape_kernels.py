@@ -65,6 +65,21 @@ def flat_frames(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def flat_frames_numpy(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """:func:`flat_frames` by the numpy formula it replaced (the reference of the tests and of
+    ``benchmarks/bench_pipeline.py``); same shapes, same answer."""
+    w = mask.astype(np.float64)
+    cnt = np.maximum(w.sum(axis=1), 1.0)
+    p = np.where(mask[..., None], points, 0.0)
+    mean = p.sum(axis=1) / cnt[:, None]
+    d = (p - mean[:, None, :]) * w[..., None]
+    sxx = (d[..., 0] ** 2).sum(axis=1)
+    syy = (d[..., 1] ** 2).sum(axis=1)
+    sxy = (d[..., 0] * d[..., 1]).sum(axis=1)
+    det = sxx * syy - sxy**2
+    return ~(det > 1e-9 * (sxx + syy) ** 2) | (w.sum(axis=1) < 3)
+
+
 @njit(cache=True, nogil=True)
 def affine_apply_inplace(x, y, M):  # pragma: no cover - numba
     """In place: ``p -> M[:, :2] @ p + M[:, 2]`` on planar ``(n, m)`` frames, ``M`` (n, 2, 3).
