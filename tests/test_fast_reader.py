@@ -378,18 +378,123 @@ def test_scan_kernel_matches_python_checks() -> None:
     alphabet = b'0123456789.,,,\n\n\r\t "\x7f\x0b\x1c\xc2\x85\xe2\x80\xa8\xa9a'
     pieces = [b"1.5,2,3\n", b"4,5,6\n", b"7,8,9\r\n", b"1,2\n", b"12345678,9,0\n",
               b"1, 2, 3\n", b"abcdefgh, 1,2\n", b" 1,2,3\n"]
-    for _ in range(1500):
+    for i in range(1500):
         tail = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
         data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) + tail[:rnd.randint(0, 40)]
         for n_fields in (2, 3, 4):
             for start in (0, min(3, len(data))):
-                fast = plain_row_starts(data, start, n_fields)
                 slow = (_fastcsv.row_starts(data, start, n_fields)
                         if _fastcsv.plain_bytes(data[start:]) else None)
-                assert (fast is None) == (slow is None), (data, start, n_fields)
-                if fast is not None:
-                    assert fast[0].tolist() == slow.tolist(), (data, start, n_fields)
-                    assert fast[1] == (b" " in data[start:]), (data, start, n_fields)
+                # split at line breaks, the parts scanned in threads (a pool per call: slow)
+                for threads in (1, 2, 3) if i % 20 == 0 else (1,):
+                    fast = plain_row_starts(data, start, n_fields, threads)
+                    assert (fast is None) == (slow is None), (data, start, n_fields, threads)
+                    if fast is not None:
+                        assert fast[0].tolist() == slow.tolist(), (data, start, n_fields)
+                        assert fast[1] == (b" " in data[start:]), (data, start, n_fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# the numba number parser (_parse_kernel) against Python's float
+# ---------------------------------------------------------------------------------------------
+def _kernel_floats(tokens: list[str], threads: int = 2):
+    """``parse_plain`` of one column of ``tokens`` (and an id column), or None."""
+    from dfecs_app.io.readers._parse_kernel import parse_plain
+    from dfecs_app.io.readers._scan_kernel import plain_row_starts
+
+    data = ("\n".join(f"{t},id{i % 7}" for i, t in enumerate(tokens)) + "\n").encode()
+    rows = plain_row_starts(data, 0, 2)
+    assert rows is not None
+    parsed = parse_plain(data, rows[0], [[0]], [1], threads)
+    if parsed is not None:
+        assert parsed[1][1] == [f"id{i % 7}" for i in range(len(tokens))]
+        return parsed[0][0][:, 0]
+    return None
+
+
+def _decimal_ties(rng: np.random.Generator, n: int) -> list[str]:
+    """Exact decimal expansions of points halfway between two adjacent doubles."""
+    out = []
+    for _ in range(n):
+        m = int(rng.integers(2**52, 2**53))
+        e = int(rng.integers(-40, 40))
+        num, k = (2 * m + 1) * 2 ** max(e - 1, 0), max(1 - e, 0)  # the tie is num / 2**k
+        digits = str(num * 5**k)
+        out.append(digits if k == 0 else (digits[:-k] or "0") + "." + digits[-k:].rjust(k, "0"))
+    return out
+
+
+@pytest.mark.slow
+def test_parse_kernel_rounds_as_float() -> None:
+    """Bit-identical to ``float`` on repr/%.17g/%.20f numbers over the whole exponent range,
+    exact ties (to even), 20-25 digit mantissas, leading zeros, signs and exponents."""
+    import dfecs_app.io.readers._parse_kernel as pk
+
+    rng = np.random.default_rng(11)
+    values = np.concatenate([rng.normal(300, 100, 40000), rng.standard_normal(20000) * 1e-4,
+                             rng.uniform(-1, 1, 40000) * 10.0 ** rng.integers(-307, 308, 40000)])
+    tokens = ([repr(float(v)) for v in values] + [f"{v:.17g}" for v in values[::4]]
+              + [f"{v:.20f}" for v in values[:5000]] + [f"{v:.16E}" for v in values[::8]])
+    rnd = random.Random(5)
+    for _ in range(30000):
+        d = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 25)))
+        p = rnd.randint(0, len(d))
+        t = rnd.choice(["", "-", "+"]) + (d[:p] + "." + d[p:] if rnd.random() < 0.8 else d)
+        tokens.append(t + (f"e{rnd.randint(-340, 280)}" if rnd.random() < 0.5 else ""))
+    tokens += _decimal_ties(rng, 3000) + ["0", "-0", "-0.0", "000.000", "0e5", ".5", "5.", "00012",
+                                          "9007199254740993", "9007199254740992.5", "1E+05", "1e-5"]
+    expect = np.array([float(t) for t in tokens])
+    saved = pk.MAX_HARD
+    pk.MAX_HARD = len(tokens)  # the ties are left to Python; here all of them may be
+    try:
+        got = _kernel_floats(tokens)
+    finally:
+        pk.MAX_HARD = saved
+    assert got is not None
+    bad = np.flatnonzero(got.view(np.int64) != expect.view(np.int64))
+    assert bad.size == 0, [tokens[i] for i in bad[:5]]
+
+
+def test_parse_kernel_leaves_few_numbers_to_python() -> None:
+    """Ordinary numbers (repr of coordinates, 0-3 decimals) never reach Python's float."""
+    import dfecs_app.io.readers._parse_kernel as pk
+
+    rng = np.random.default_rng(2)
+    v = rng.normal(300, 100, 20000)
+    tokens = [repr(float(x)) for x in v] + [f"{x:.3f}" for x in v] + [str(int(x)) for x in v]
+    saved = pk.MAX_HARD
+    pk.MAX_HARD = 0  # any number left to Python ends the kernel
+    try:
+        got = _kernel_floats(tokens)
+    finally:
+        pk.MAX_HARD = saved
+    assert got is not None and got.tobytes() == np.array([float(t) for t in tokens]).tobytes()
+
+
+@pytest.mark.parametrize("token", ["nan", "inf", "-Infinity", "1_000", "0x10", "1.5e", "e5", ".",
+                                   "--1", "1 2", "1.2.3", "1e999", "1.5\u00a0", "+"])
+def test_parse_kernel_hands_over(token: str) -> None:
+    """A field that is not a plain finite number: the kernel returns None (pandas, then the
+    strict path decide), for one bad field among ordinary ones."""
+    tokens = ["1.5"] * 50 + [token] + ["2.5"] * 50
+    assert _kernel_floats(tokens, threads=1) is None
+
+
+def test_parse_kernel_python_share_overflows(tmp_path: Path) -> None:
+    """More near-ties than ``MAX_HARD``: the kernel gives up and the result is still exact."""
+    import dfecs_app.io.readers._parse_kernel as pk
+
+    ties = _decimal_ties(np.random.default_rng(4), 60)
+    rows = base_rows()
+    for r, t in zip(rows, ties):
+        r[5] = t
+    path = write(tmp_path, "ties.csv", rows)
+    saved = pk.MAX_HARD
+    pk.MAX_HARD = 3
+    try:
+        assert_same([path], "threads")
+    finally:
+        pk.MAX_HARD = saved
 
 
 @pytest.mark.parametrize("kind", ("small", "kernel"))

@@ -40,6 +40,11 @@ _ROWS = 2048
 _UNICODE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
+def _threads(n_bytes: int) -> int:
+    """Threads that scan or parse ``n_bytes``: two from :data:`PARALLEL_BYTES` on."""
+    return 2 if n_bytes >= PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
+
+
 def plain_bytes(data: bytes) -> bool:
     """True when ``data`` has no quote, no DEL, no control byte but tab, LF and CR-LF, and no
     Unicode line separator (the lines pandas and ``str.splitlines`` see are the same)."""
@@ -90,7 +95,7 @@ def checked_rows(data: bytes, start: int, n_fields: int) -> tuple[np.ndarray, bo
         except ImportError:  # no numba: the same checks in Python
             pass
         else:
-            return plain_row_starts(data, start, n_fields)
+            return plain_row_starts(data, start, n_fields, _threads(len(data) - start))
     body = data[start:]
     if not plain_bytes(body):
         return None
@@ -116,10 +121,20 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
         decides).
     """
     n_rows = len(starts) - 1
+    if starts[-1] - starts[0] >= KERNEL_BYTES:
+        try:
+            from dfecs_app.io.readers._parse_kernel import parse_plain
+        except ImportError:  # no numba: pandas parses
+            pass
+        else:
+            done = parse_plain(data, starts, groups, string_cols,
+                               _threads(starts[-1] - starts[0]))
+            if done is not None:
+                return done
     names = list(dict.fromkeys(c for g in groups for c in g))
     cols = sorted(set(names) | set(string_cols))
     parts = [(0, n_rows)]
-    if starts[-1] - starts[0] >= PARALLEL_BYTES and n_rows > 1 and (os.cpu_count() or 1) > 1:
+    if _threads(starts[-1] - starts[0]) > 1 and n_rows > 1:
         parts = [(0, n_rows // 2), (n_rows // 2, n_rows)]
     dtype = {c: object for c in string_cols}
     dtype.update({c: np.float64 for c in names})

@@ -7,6 +7,8 @@ small ones. Both give the same answer.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
@@ -29,19 +31,20 @@ _TOP = np.uint64(56)
 
 
 @njit(cache=True, nogil=True)
-def scan_rows(buf, words, start, want, starts, special, seen):  # pragma: no cover - numba
-    """Record where each line of ``buf[start:]`` begins; -1 unless the bytes are plain.
+def scan_rows(buf, words, start, stop, want, starts, special, seen):  # pragma: no cover - numba
+    """Record where each line of ``buf[start:stop]`` begins; -1 unless the bytes are plain.
 
     Plain: every line holds exactly ``want`` commas; no quote, DEL or control byte but tab,
-    LF and CR directly before LF; no U+0085, U+2028 or U+2029 (UTF-8). ``starts`` (at least
-    ``len(buf) // (want + 1) + 2`` long) receives the line starts and, last, the end offset.
+    LF and CR directly before LF; no U+0085, U+2028 or U+2029 (UTF-8). ``stop`` is the end of
+    the buffer or follows a line break. ``starts`` (at least
+    ``(stop - start) // (want + 1) + 2`` long) receives the line starts and, last, the end offset.
     ``words`` is ``buf`` as uint64, ``special`` is ``_SPECIAL``; ``seen[0]`` is set to 1 when
     the bytes hold a space. Returns the number of lines (0 for none).
 
     8 bytes at a time: a word of ordinary bytes (no byte < 32, quote, DEL or >= 128) only
     has its commas counted, by bit arithmetic; any other word goes byte by byte.
     """
-    n = buf.size
+    n = stop
     row = 0
     commas = 0
     spaces = _ZERO
@@ -99,17 +102,37 @@ def scan_rows(buf, words, start, want, starts, special, seen):  # pragma: no cov
     return row
 
 
-def plain_row_starts(data: bytes, start: int, n_fields: int) -> tuple[np.ndarray, bool] | None:
+def plain_row_starts(data: bytes, start: int, n_fields: int, n_threads: int = 1,
+                     ) -> tuple[np.ndarray, bool] | None:
     """:func:`._fastcsv.plain_bytes` of ``data[start:]`` and :func:`._fastcsv.row_starts`
-    in one pass, and whether those bytes hold a space; None when either check fails."""
+    in one pass (split at line breaks over ``n_threads`` threads), and whether those bytes
+    hold a space; None when either check fails."""
     want = n_fields - 1
     if want < 1 or start >= len(data):
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
     words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
-    starts = np.empty((len(data) - start) // (want + 1) + 2, dtype=np.int64)
-    seen = np.zeros(1, dtype=np.uint8)
-    n_rows = scan_rows(buf, words, start, want, starts, _SPECIAL, seen)
-    if n_rows <= 0:
+    cuts = [start]
+    for k in range(1, n_threads):
+        cut = data.find(b"\n", start + (len(data) - start) * k // n_threads)
+        if cut < 0 or cut + 1 >= len(data) or cut + 1 <= cuts[-1]:
+            break
+        cuts.append(cut + 1)
+    cuts.append(len(data))
+    parts = list(zip(cuts[:-1], cuts[1:]))
+    seen = np.zeros(len(parts), dtype=np.uint8)
+
+    def scan(p: int) -> tuple[int, np.ndarray]:
+        lo, hi = parts[p]
+        starts = np.empty((hi - lo) // (want + 1) + 2, dtype=np.int64)
+        return scan_rows(buf, words, lo, hi, want, starts, _SPECIAL, seen[p:p + 1]), starts
+
+    if len(parts) == 1:
+        done = [scan(0)]
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            done = list(pool.map(scan, range(len(parts))))
+    if any(n <= 0 for n, _ in done):
         return None
-    return starts[:n_rows + 1].copy(), bool(seen[0])
+    rows = np.concatenate([s[:n] for n, s in done] + [np.array([len(data)], dtype=np.int64)])
+    return rows, bool(seen.any())
