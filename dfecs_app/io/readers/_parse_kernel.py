@@ -49,11 +49,6 @@ _TEN = np.uint64(10)
 _U48 = np.uint64(48)
 _U9 = np.uint64(9)
 _SIGN = np.uint64(1 << 63)
-_F0 = np.uint64(0xF0F0F0F0F0F0F0F0)
-_SIX = np.uint64(0x0606060606060606)
-_THREES = np.uint64(0x3333333333333333)
-_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
-_E8 = np.uint64(100_000_000)
 
 
 def _power_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -108,37 +103,6 @@ def _leading_zeros(typingctx, w):  # pragma: no cover - numba
         return builder.ctlz(args[0], ir.Constant(ir.IntType(1), 1))
 
     return types.int64(types.uint64), codegen
-
-
-@intrinsic
-def _load8(typingctx, buf, j):  # pragma: no cover - numba
-    """The 8 bytes ``buf[j:j + 8]`` of a uint8 array as one little-endian uint64 (unaligned
-    load; the caller keeps ``j + 8 <= buf.size``)."""
-    if not (isinstance(buf, types.Array) and buf.dtype == types.uint8
-            and isinstance(j, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        at = builder.gep(array.data, [args[1]])
-        word = builder.bitcast(at, ir.IntType(64).as_pointer())
-        return builder.load(word, align=1)
-
-    return types.uint64(buf, j), codegen
-
-
-@njit(inline="always")
-def _eight_digits(x):  # pragma: no cover - numba
-    """Whether the 8 bytes of ``x`` are all ASCII digits."""
-    return ((x & _F0) | (((x + _SIX) & _F0) >> np.uint64(4))) == _THREES
-
-
-@njit(inline="always")
-def _eight_digit_value(x):  # pragma: no cover - numba
-    """The value of 8 ASCII digits (the first in the low byte), by three multiplications."""
-    x = ((x & _LOW_NIBBLES) * np.uint64(2561)) >> np.uint64(8)
-    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
-    return ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
 
 
 @njit(inline="always")
@@ -219,7 +183,6 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
     -2 when ``hard`` is full.
     """
     bits = out.view(np.uint64)
-    n_buf = buf.size
     n_hard = 0
     for r in range(r0, r1):
         i = starts[r]
@@ -246,12 +209,6 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
                         j += 1
                     s0 = j
                     w = _U0
-                    while j + 8 <= n_buf:
-                        x = _load8(buf, j)
-                        if not _eight_digits(x):
-                            break
-                        w = w * _E8 + _eight_digit_value(x)
-                        j += 8
                     while j < e:
                         d = np.uint64(buf[j]) - _U48
                         if d > _U9:
@@ -267,12 +224,6 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
                             while j < e and buf[j] == 48:
                                 j += 1
                         s1 = j
-                        while j + 8 <= n_buf:
-                            x = _load8(buf, j)
-                            if not _eight_digits(x):
-                                break
-                            w = w * _E8 + _eight_digit_value(x)
-                            j += 8
                         while j < e:
                             d = np.uint64(buf[j]) - _U48
                             if d > _U9:
