@@ -232,3 +232,24 @@ def test_dfecs_encode_starts_without_the_other_commands_imports(tmp_path):
     text = build_parser().format_help()
     assert all(name in text for name in COMMAND_MODULES)
 
+
+def test_dfecs_encode_as_its_own_process(trained, capsys, tmp_path):
+    """The ``dfecs`` process (``main()`` without argv: the collector tuned, frozen at exit)
+    writes the bytes ``main(argv)`` writes in this process, and its whole run of a landmark CSV
+    loads none of :data:`NOT_FOR_ENCODE`; ``main(argv)`` leaves the collector as it was."""
+    import gc
+    import subprocess
+    import sys
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    args = ["encode", str(trained["model"]), str(trained["held_out"]), "--out"]
+    code, _, err = dfecs(capsys, *args, tmp_path / "here.csv")
+    assert code == 0, err
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    script = ("import gc, sys; from dfecs_app.cli import main as m; code = m.main(); "
+              "print(code, int(gc.get_freeze_count() > 0), "
+              f"*[int(n in sys.modules) for n in {NOT_FOR_ENCODE!r}])")
+    out = subprocess.run([sys.executable, "-c", script, *args, str(tmp_path / "own.csv")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1].split() == ["0", "1"] + ["0"] * len(NOT_FOR_ENCODE)
+    assert (tmp_path / "own.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
