@@ -26,7 +26,7 @@ MAT_KEYS = ("pts", "points", "landmarks")
 
 def read_disfa_mat(path: Path, *, required: int | None = None) -> Parsed:
     """Read one frame from a ``.mat`` file; see the module docstring."""
-    import scipy.io  # here, not at import: ~0.2 s that no other input format needs
+    import scipy.io  # here, not at import: with scipy.sparse up to 0.2 s no other format needs
 
     path = check_regular_file(path, "MATLAB file")
     if path.stat().st_size == 0:
