@@ -141,12 +141,41 @@ def bench_cli(n_csv: int) -> None:
         print(f"   the command in its own process (start-up and imports included): {t_proc:.2f} s, "
               f"{n / t_proc:,.0f} frames/s; output identical: "
               f"{(tmp / 'codes.csv').read_bytes() == (tmp / 'codes2.csv').read_bytes()}")
+        _bench_fixed_cost(tmp / "model.npz", small)
         t0 = time.perf_counter()
         pd.read_csv(csv)
         t_pd = time.perf_counter() - t0
         print(f"   reference pandas.read_csv of the same file: {t_pd:.2f} s, {n / t_pd:,.0f} "
               f"frames/s")
         _stages(tmp / "model.npz", csv, n)
+
+
+#: The floor of any process using the libraries dfecs encode needs: import them, run one cached
+#: numba kernel (numba loads its registries on the first one).
+_FLOOR = ("import numpy as np, pandas, pydantic, numba; "
+          "from dfecs_app.core._shape_kernels import flat_frames; "
+          "flat_frames(np.zeros((2, 68, 2)), np.ones((2, 68), bool))")
+
+
+def _bench_fixed_cost(model_path: Path, small: Path, repeat: int = 5) -> None:
+    """The fixed cost of the command: ``dfecs encode`` of 720 frames in its own process, best of
+    ``repeat``, beside the floor :data:`_FLOOR` of a process importing the same libraries."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "dfecs_app.cli.main", "encode", str(model_path), str(small),
+           "--out", str(small.with_name("fixed.csv"))]
+
+    def best(argv: list[str]) -> float:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True, env=env)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    t_cmd, t_floor = best(cmd), best([sys.executable, "-c", _FLOOR])
+    print(f"   fixed cost: the command on 720 frames in its own process {t_cmd:.2f} s (best of "
+          f"{repeat}); reference: a process importing numpy, pandas, pydantic and numba and "
+          f"running one cached kernel {t_floor:.2f} s")
 
 
 def _stages(model_path: Path, csv: Path, n: int) -> None:

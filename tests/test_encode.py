@@ -211,18 +211,45 @@ def test_preparation_errors_name_the_input(trained, capsys, tmp_path):
     assert err.count("\n") == 1 and "010.csv" in err and "neutral" in err
 
 
+#: Modules ``dfecs encode`` of a landmark CSV does not need: scikit-learn and the rating
+#: statistics (train, ratings), scipy.io (DISFA .mat files only), tqdm (no bar without a terminal).
+NOT_FOR_ENCODE = ("sklearn", "dfecs_app.stats.agreement", "scipy.io", "tqdm")
+
+
 def test_dfecs_encode_starts_without_the_other_commands_imports(tmp_path):
-    """``dfecs encode`` builds only its own sub-parser: scikit-learn and the rating statistics
-    (imported by train/ratings) are not loaded, and ``dfecs --help`` still lists every command."""
+    """``dfecs encode`` builds only its own sub-parser: none of :data:`NOT_FOR_ENCODE` is
+    loaded, and ``dfecs --help`` still lists every command."""
     import subprocess
     import sys
 
     code = ("import sys; from dfecs_app.cli import main as m; "
             "m._cached_parser(m._command_of(['encode', 'x'])); "
-            "print(int('sklearn' in sys.modules), int('dfecs_app.stats.agreement' in sys.modules))")
+            f"print(*[int(n in sys.modules) for n in {NOT_FOR_ENCODE!r}])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["0", "0"]
+    assert out.stdout.split() == ["0"] * len(NOT_FOR_ENCODE)
     from dfecs_app.cli.main import COMMAND_MODULES, build_parser
 
     text = build_parser().format_help()
     assert all(name in text for name in COMMAND_MODULES)
+
+
+def test_dfecs_encode_as_its_own_process(trained, capsys, tmp_path):
+    """The ``dfecs`` process (``main()`` without argv: the collector tuned, frozen at exit)
+    writes the bytes ``main(argv)`` writes in this process, and its whole run of a landmark CSV
+    loads none of :data:`NOT_FOR_ENCODE`; ``main(argv)`` leaves the collector as it was."""
+    import gc
+    import subprocess
+    import sys
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    args = ["encode", str(trained["model"]), str(trained["held_out"]), "--out"]
+    code, _, err = dfecs(capsys, *args, tmp_path / "here.csv")
+    assert code == 0, err
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    script = ("import gc, sys; from dfecs_app.cli import main as m; code = m.main(); "
+              "print(code, int(gc.get_freeze_count() > 0), "
+              f"*[int(n in sys.modules) for n in {NOT_FOR_ENCODE!r}])")
+    out = subprocess.run([sys.executable, "-c", script, *args, str(tmp_path / "own.csv")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1].split() == ["0", "1"] + ["0"] * len(NOT_FOR_ENCODE)
+    assert (tmp_path / "own.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()

@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from dfecs_app import __version__
 from dfecs_app.errors import Cancelled, DfecsError
-from dfecs_app.process import no_huge_pages
+from dfecs_app.process import command_process, no_huge_pages
 
 #: Sub-command modules, in the order of ``dfecs --help``.
 COMMAND_MODULES = ("kpm", "track", "train", "baseline", "evaluate", "compare", "ratings",
@@ -71,7 +71,19 @@ def _cached_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run ``dfecs`` with ``argv`` (default: ``sys.argv[1:]``); the exit status.
+
+    Without ``argv`` (the ``dfecs`` script, ``python -m dfecs_app.cli.main``) the command is the
+    whole process and runs under :func:`dfecs_app.process.command_process`; ``main(argv)``
+    called from Python leaves the garbage collector alone.
+    """
+    if argv is None:
+        with command_process():
+            return _run(sys.argv[1:])
+    return _run(list(argv))
+
+
+def _run(argv: list[str]) -> int:
     no_huge_pages()
     parser = _cached_parser(_command_of(argv))
     try:

@@ -50,14 +50,16 @@ Coordinate = Annotated[FiniteFloat, Field(ge=-LIMITS.magnitude, le=LIMITS.magnit
                                           description="a finite number")]
 
 
+# ``defer_build``: a model's validator is built when it first validates, so a command pays only
+# for the schemas it reads (``dfecs encode``: the model file's meta), not for all of them.
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class _Open(BaseModel):
     """Unknown keys are kept (files written by newer app versions may hold more)."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
 
 
 # -- rating sessions -----------------------------------------------------------------------

@@ -12,7 +12,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from dfecs_app.core.landmarks import expand_to_68
 from dfecs_app.errors import InputError
@@ -27,6 +26,8 @@ MAT_KEYS = ("pts", "points", "landmarks")
 
 def read_disfa_mat(path: Path, *, required: int | None = None) -> Parsed:
     """Read one frame from a ``.mat`` file; see the module docstring."""
+    import scipy.io  # here, not at import: with scipy.sparse up to 0.2 s no other format needs
+
     path = check_regular_file(path, "MATLAB file")
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
@@ -36,8 +37,8 @@ def read_disfa_mat(path: Path, *, required: int | None = None) -> Parsed:
     except NotImplementedError:
         raise InputError("MATLAB v7.3 (HDF5) files are not supported; save with '-v7'",
                          path) from None
-    except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, KeyError, IndexError, EOFError, struct.error,
-            zlib.error, MemoryError, OverflowError, AttributeError) as err:
+    except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, KeyError, IndexError,
+            EOFError, struct.error, zlib.error, MemoryError, OverflowError, AttributeError) as err:
         raise InputError(f"not a readable MATLAB .mat file ({type(err).__name__}: "
                          f"{' '.join(str(err).split())[:120]})", path) from None
     key = next((k for k in MAT_KEYS if k in data), None)
