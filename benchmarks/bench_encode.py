@@ -210,9 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     os.environ.setdefault("DFECS_FRONTALIZATION_DIR", str(SHARED / "frontalization"))
-    from dfecs_app.process import no_huge_pages
+    from dfecs_app.process import keep_freed_memory, no_huge_pages
 
     no_huge_pages()  # as the dfecs and dfecs-studio entry points do (dfecs_app/process.py)
+    keep_freed_memory()  # as a dfecs command does (dfecs_app/process.py, command_process)
     bench_encoding(args.n, args.ref_n, args.repeat)
     bench_cli(args.n_csv)
 

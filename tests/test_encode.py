@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -253,3 +254,30 @@ def test_dfecs_encode_as_its_own_process(trained, capsys, tmp_path):
                          capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1].split() == ["0", "1"] + ["0"] * len(NOT_FOR_ENCODE)
     assert (tmp_path / "own.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_reuses_large_blocks():
+    """After :func:`dfecs_app.process.keep_freed_memory` a 64 MB array freed and allocated
+    again is served from memory already touched (few page faults); without it, every page of
+    the new array faults again."""
+    import subprocess
+
+    script = (
+        "import resource, sys, numpy as np\n"
+        "from dfecs_app.process import keep_freed_memory, no_huge_pages\n"
+        "no_huge_pages()\n"
+        "kept = keep_freed_memory() if sys.argv[1] == '1' else True\n"
+        "a = np.ones(8 << 20); del a\n"
+        "f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "b = np.ones(8 << 20)\n"
+        "print(int(kept), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)\n")
+    pages = (8 << 20) * 8 // 4096
+    runs = {}
+    for flag in ("0", "1"):
+        out = subprocess.run([sys.executable, "-c", script, flag], capture_output=True,
+                             text=True, check=True)
+        kept, faults = map(int, out.stdout.split())
+        assert kept == 1
+        runs[flag] = faults
+    assert runs["0"] > pages // 2 and runs["1"] < pages // 10, runs
