@@ -281,3 +281,48 @@ def test_keep_freed_memory_reuses_large_blocks():
         assert kept == 1
         runs[flag] = faults
     assert runs["0"] > pages // 2 and runs["1"] < pages // 10, runs
+
+
+def test_frames_the_reader_drops_are_no_face_rows(trained, shared_data, tmp_path):
+    """py-feat rows without landmarks and OpenFace rows with success=0 are dropped by the
+    readers; coded, every frame of the file has its row (no_face set, no codes) and OpenFace's
+    timestamp is the time_s column. The other frames are coded as without the dropped ones."""
+    import csv
+
+    with open(trained["held_out"], newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    full = dfecs_app.encode(trained["model"], [trained["held_out"]])
+    for r in (2, 5):
+        for j, name in enumerate(header):
+            if name.startswith(("x_", "y_")):
+                rows[r][j] = ""
+    holed = tmp_path / "holed.csv"
+    with open(holed, "w", newline="") as fh:
+        csv.writer(fh).writerows([header] + rows)
+    got = dfecs_app.encode(trained["model"], [holed])
+    assert len(got) == len(full) == len(rows)
+    assert got["frame"].tolist() == full["frame"].tolist()
+    assert got["no_face"].tolist() == [int(r in (2, 5)) for r in range(len(rows))]
+    from dfecs_app.io.coding import HEAD_COLUMNS, TAIL_COLUMNS
+
+    au = [c for c in got.columns if c not in HEAD_COLUMNS + TAIL_COLUMNS]
+    assert au and got.loc[[2, 5], au].isna().all().all()
+    kept = [r for r in range(len(rows)) if r not in (2, 5)]
+    assert got.loc[kept, au].notna().all().all()
+    np.testing.assert_allclose(got.loc[kept, au].to_numpy(), full.loc[kept, au].to_numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+    lines = (shared_data / "tracks" / "OpenFace_Test.csv").read_text().splitlines()
+    names = [c.strip() for c in lines[0].split(",")]
+    success = names.index("success")
+    for r in (3, 4, 50):
+        fields = lines[1 + r].split(",")
+        fields[success] = " 0"
+        lines[1 + r] = ",".join(fields)
+    openface = tmp_path / "openface.csv"
+    openface.write_text("\n".join(lines) + "\n")
+    coded = dfecs_app.encode(trained["model"], [openface])
+    assert len(coded) == len(lines) - 1
+    assert coded["no_face"].tolist() == [int(r in (3, 4, 50)) for r in range(len(coded))]
+    stamps = [float(ln.split(",")[names.index("timestamp")]) for ln in lines[1:]]
+    np.testing.assert_array_equal(coded["time_s"].to_numpy(), stamps)

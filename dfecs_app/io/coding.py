@@ -252,18 +252,32 @@ def input_kind(path: str | os.PathLike) -> str:
     return "landmarks"
 
 
-def _track_rows(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(frame, time_s, detected)`` of every row of a ``dfecs track`` CSV, else None."""
+#: Per reader format that drops frames without a usable face: its frame column and its time
+#: column in seconds (None when the format has none).
+_FRAME_COLUMNS = {"dfecs_track": ("frame", "time_s"), "openface": ("frame", "timestamp"),
+                  "pyfeat": ("frame", None)}
+
+
+def _track_rows(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(frame, time_s)`` of every frame of a file whose reader drops frames without a usable
+    face (``dfecs track``, OpenFace and py-feat CSVs: :data:`_FRAME_COLUMNS`), else None."""
     from dfecs_app.io.readers import detect_format
 
     try:
-        if detect_format(path, head_only=True) != "dfecs_track":
+        columns = _FRAME_COLUMNS.get(detect_format(path, head_only=True))
+        if columns is None:
             return None
         import pandas as pd
 
-        t = pd.read_csv(path, usecols=["frame", "time_s", "detected"])
-        return (t["frame"].to_numpy(np.int64), pd.to_numeric(t["time_s"], errors="coerce")
-                .to_numpy(np.float64), t["detected"].to_numpy() == 1)
+        frame_col, time_col = columns
+        t = pd.read_csv(path, usecols=[c for c in columns if c is not None],
+                        skipinitialspace=True)  # OpenFace 2.0 writes ", " between fields
+        time_s = (pd.to_numeric(t[time_col], errors="coerce").to_numpy(np.float64)
+                  if time_col is not None else np.full(len(t), np.nan))
+        frame = t[frame_col].to_numpy(np.int64)
+        # one row per frame, in file order (py-feat and OpenFace list each face of a frame)
+        first = np.sort(np.unique(frame, return_index=True)[1])
+        return frame[first], time_s[first]
     except (InputError, ValueError, KeyError, OSError):
         return None
 
@@ -424,7 +438,7 @@ def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: T
     one_seq = len(table) > 0 and _one_sequence(table.subject, table.sequence)
     extra = _track_rows(path) if one_seq and path.is_file() else None
     if extra is not None:
-        frame, time_s, _ = extra
+        frame, time_s = extra
         at = _lookup(table.frame, frame)
         pts = np.full((frame.size, N_POINTS, 2), np.nan)
         hit = at >= 0
