@@ -106,6 +106,19 @@ def _leading_zeros(typingctx, w):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _digits(buf, j, e, w):  # pragma: no cover - numba
+    """Append the ASCII digits from ``buf[j]`` on (before ``e``) to ``w`` (uint64, wrapping
+    past 19 digits); returns the first position after them and the new ``w``."""
+    while j < e:
+        d = np.uint64(buf[j]) - _U48
+        if d > _U9:
+            break
+        w = w * _TEN + d
+        j += 1
+    return j, w
+
+
+@njit(inline="always")
 def _nearest_bits(w, q):  # pragma: no cover - numba
     """The bits of the double nearest ``w * 10**q`` (``w`` uint64 > 0) and whether proven."""
     if q < Q_MIN or q > Q_MAX:
@@ -208,13 +221,7 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
                     while j < e and buf[j] == 48:  # leading zeros
                         j += 1
                     s0 = j
-                    w = _U0
-                    while j < e:
-                        d = np.uint64(buf[j]) - _U48
-                        if d > _U9:
-                            break
-                        w = w * _TEN + d
-                        j += 1
+                    j, w = _digits(buf, j, e, _U0)
                     n_sig = j - s0
                     q = 0
                     if j < e and buf[j] == 46:
@@ -224,12 +231,7 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
                             while j < e and buf[j] == 48:
                                 j += 1
                         s1 = j
-                        while j < e:
-                            d = np.uint64(buf[j]) - _U48
-                            if d > _U9:
-                                break
-                            w = w * _TEN + d
-                            j += 1
+                        j, w = _digits(buf, j, e, w)
                         n_sig += j - s1
                         q = f0 - j
                         if j - m0 == 1:  # "." alone
