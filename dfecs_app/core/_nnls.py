@@ -238,23 +238,9 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: 
                 in_p[j] = not in_p[j]
     if not done:
         return -1.0
-    # certify from G: g = b − G v, largest KKT violation
     for j in range(q):
         v[j] = r[j] if in_p[j] else 0.0
-        g[j] = b[j]
-    for k in range(q):
-        vk = v[k]
-        if vk != 0.0:
-            for j in range(q):
-                g[j] -= G[k, j] * vk
-    worst = 0.0
-    for j in range(q):
-        if G[j, j] <= 0.0:
-            continue
-        e = abs(g[j]) if v[j] > 0.0 else g[j]
-        if e > worst:
-            worst = e
-    return worst
+    return _kkt_one(G, b, v, g)  # certified from G itself: g = b − G v
 
 
 @njit(cache=True, nogil=True, fastmath=True)
