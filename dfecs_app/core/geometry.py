@@ -300,41 +300,31 @@ def _rms_normalize(x: np.ndarray, y: np.ndarray) -> None:
 
 def _level_eyes(
     x: np.ndarray, y: np.ndarray, eye_r: slice = slice(36, 42), eye_l: slice = slice(42, 48)
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Rotate about the origin so the eye line (centre of ``eye_r`` -> ``eye_l``) is horizontal.
 
     The reference rotates by ``-atan(dy / dx)``; this is ``-atan2(dy, dx)`` (the same for dx > 0).
+    Returns the rotated ``(n, m)`` planar shapes side by side, ``[x | y]`` of shape (n, 2m):
+    the input of :func:`_apply_weights`, with no copy in between.
     """
+    m = x.shape[1]
     dx = x[:, eye_l].mean(axis=1, keepdims=True) - x[:, eye_r].mean(axis=1, keepdims=True)
     dy = y[:, eye_l].mean(axis=1, keepdims=True) - y[:, eye_r].mean(axis=1, keepdims=True)
     h = np.hypot(dx, dy)
     c, s = dx / h, dy / h
-    return x * c + y * s, y * c - x * s
-
-
-def _level_eyes_apply(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``_apply_weights(*_level_eyes(x, y), W)`` of 68-point shapes with fewer temporaries
-    (the same operations in the same order: the same numbers)."""
-    m = x.shape[1]
-    dx = x[:, 42:48].mean(axis=1, keepdims=True) - x[:, 36:42].mean(axis=1, keepdims=True)
-    dy = y[:, 42:48].mean(axis=1, keepdims=True) - y[:, 36:42].mean(axis=1, keepdims=True)
-    h = np.hypot(dx, dy)
-    c, s = dx / h, dy / h
     xy = np.empty((x.shape[0], 2 * m))
     lx, ly = xy[:, :m], xy[:, m:]
-    np.multiply(x, c, out=lx)
+    np.multiply(x, c, out=lx)  # x c + y s
     lx += y * s
-    np.multiply(y, c, out=ly)
+    np.multiply(y, c, out=ly)  # y c − x s
     ly -= x * s
+    return xy
+
+
+def _apply_weights(xy: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[x | y | 1] @ W`` for ``(n, 2m)`` side-by-side planar shapes -> planar ``(n, m)``."""
+    m = xy.shape[1] // 2
     out = xy @ W[: 2 * m]
-    out += W[2 * m]
-    return out[:, :m], out[:, m:]
-
-
-def _apply_weights(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[x | y | 1] @ W`` for ``(n, m)`` planar shapes -> planar ``(n, m)`` shapes."""
-    m = x.shape[1]
-    out = np.concatenate([x, y], axis=1) @ W[: 2 * m]
     out += W[2 * m]
     return out[:, :m], out[:, m:]
 
@@ -371,7 +361,7 @@ def _frontalize_planar(
     if x.shape[0] and "68" in weights and (layout == "68").all():  # one layout: no copies
         sx, sy = x.copy(), y.copy()
         _rms_normalize(sx, sy)
-        return _level_eyes_apply(sx, sy, weights["68"].W)
+        return _apply_weights(_level_eyes(sx, sy), weights["68"].W)
     fx = np.zeros_like(x)
     fy = np.zeros_like(y)
     for name in FRONTALIZATION_LAYOUTS:
@@ -388,21 +378,22 @@ def _frontalize_planar(
         if name == "68":
             sx, sy = x[sel].copy(), y[sel].copy()
             _rms_normalize(sx, sy)
-            fx[sel], fy[sel] = _apply_weights(*_level_eyes(sx, sy), w.W)
+            fx[sel], fy[sel] = _apply_weights(_level_eyes(sx, sy), w.W)
             continue
         idx = np.asarray(LAYOUTS[name])
         sx, sy = x[sel][:, idx], y[sel][:, idx]
         _rms_normalize(sx, sy)
         if name == "66":  # DISFA's own order; the eyes keep their indices 36-47
-            ox, oy = _apply_weights(*_level_eyes(sx, sy), w.W)
+            ox, oy = _apply_weights(_level_eyes(sx, sy), w.W)
         else:  # '49': standardize in the 49-point mean face's frame (module docstring)
             W_r, ref_centre, ref_scale, _ = _weights_49(w)
-            lx, ly = _level_eyes(sx, sy, *_EYES_49)
+            lxy = _level_eyes(sx, sy, *_EYES_49)
+            lx, ly = lxy[:, :len(idx)], lxy[:, len(idx):]
             lx *= ref_scale
             ly *= ref_scale
             lx += ref_centre[0]
             ly += ref_centre[1]
-            ox, oy = _apply_weights(lx, ly, W_r)
+            ox, oy = _apply_weights(lxy, W_r)
         if isinstance(sel, slice):
             fx[:, idx], fy[:, idx] = ox, oy
         else:
