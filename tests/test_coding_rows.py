@@ -40,7 +40,7 @@ def test_match_rows_equals_the_dict_lookup():
     got = _match_rows(rows, kpm)
     np.testing.assert_array_equal(got, dict_match(rows, kpm))
     assert 0 < (got == -1).sum() < m / 2  # both kinds of rows occur
-    # frame ids too far apart for one integer key: the dict path gives the same answer
+    # frame ids far apart (up to 2**60): the same answer as the dict
     far = _Rows(subject, sequence, frame * 2**60 // 400, rows.time_s, points)
     kfar = KPMSet(X=kpm.X, mask=kpm.mask, subject=kpm.subject, sequence=kpm.sequence,
                   frame=frame[take] * 2**60 // 400)

@@ -434,7 +434,8 @@ def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: T
     points = (table.points if table.mask.all()
               else np.where(table.mask[..., None], table.points, np.nan))
     rows = _Rows(table.subject, table.sequence, table.frame, np.full(len(table), np.nan), points)
-    # a ``dfecs track`` CSV is one sequence: only then are its time_s and no-face rows looked up
+    # a dfecs track, OpenFace or py-feat CSV of one clip: every frame of the file gets a row
+    # (those the reader dropped become no-face rows) and its time_s where the file has one
     one_seq = len(table) > 0 and _one_sequence(table.subject, table.sequence)
     extra = _track_rows(path) if one_seq and path.is_file() else None
     if extra is not None:
@@ -466,18 +467,17 @@ def _lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row_keys(subject: np.ndarray, sequence: np.ndarray, frame: np.ndarray) -> np.ndarray | None:
-    """One int64 key per row ``(subject, sequence, frame)``, shape (n,); None when the frame
-    ids are too far apart for the keys to fit 62 bits."""
+def _row_keys(subject: np.ndarray, sequence: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """One int64 key per row, shape (n,): equal keys exactly for equal ``(subject, sequence,
+    frame)``. Each factor is numbered first, so every key is below n² (no overflow for any
+    frame ids or table size that fits in memory)."""
     import pandas as pd
 
-    subj, subj_names = pd.factorize(subject)
+    subj, _ = pd.factorize(subject)
     seq, seq_names = pd.factorize(sequence)
-    lo, hi = int(frame.min()), int(frame.max())
-    span = hi - lo + 1
-    if len(subj_names) * len(seq_names) * span >= 2**62:
-        return None
-    return (subj.astype(np.int64) * len(seq_names) + seq) * span + (frame - lo)
+    pair, _ = pd.factorize(subj.astype(np.int64) * len(seq_names) + seq)
+    fr, frames = pd.factorize(frame)
+    return pair.astype(np.int64) * len(frames) + fr
 
 
 def _match_rows(rows: _Rows, kpm: KPMSet) -> np.ndarray:
@@ -490,14 +490,6 @@ def _match_rows(rows: _Rows, kpm: KPMSet) -> np.ndarray:
     keys = _row_keys(np.concatenate([kpm.subject, rows.subject]),
                      np.concatenate([kpm.sequence, rows.sequence]),
                      np.concatenate([kpm.frame, rows.frame]).astype(np.int64))
-    if keys is None:  # frame ids too far apart for one key: a dict, as before
-        index = {(s, q, int(f)): i for i, (s, q, f) in
-                 enumerate(zip(kpm.subject.tolist(), kpm.sequence.tolist(), kpm.frame.tolist()))}
-        for i, (s, q, f) in enumerate(zip(rows.subject.tolist(), rows.sequence.tolist(),
-                                          rows.frame.tolist())):
-            if face[i]:
-                out[i] = index.get((s, q, int(f)), -1)
-        return out
     found = _lookup(keys[:n], keys[n:])
     out[face] = found[face]
     return out
