@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,8 +38,19 @@ KERNEL_BYTES = 4 << 20
 _CHUNK = 1 << 24
 #: Rows per block when the parsed columns are interleaved into one array.
 _ROWS = 2048
+T = TypeVar("T")
+R = TypeVar("R")
 #: UTF-8 encodings of the non-ASCII line separators of ``str.splitlines``.
 _UNICODE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+
+
+def map_parts(fn: Callable[[T], R], parts: Sequence[T]) -> list[R]:
+    """``[fn(p) for p in parts]``, one thread per part when there are several (the scan and
+    parse kernels release the GIL, as does pandas' C parser)."""
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(fn, parts))
 
 
 def _threads(n_bytes: int) -> int:
@@ -169,11 +182,7 @@ def parse_columns(data: bytes, starts: np.ndarray, groups: list[list[int]],
         return {c: [v.strip() if isinstance(v, str) else "" for v in df[c].tolist()]
                 for c in string_cols}
 
-    if len(parts) == 1:
-        done = [read(parts[0])]
-    else:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            done = list(pool.map(read, parts))
+    done = map_parts(read, parts)
     if any(d is None for d in done):
         return None
     strings = {c: [v for d in done for v in d[c]] for c in string_cols}

@@ -28,12 +28,13 @@ bit for bit; ``tests/test_fast_reader.py`` checks it on fuzzed and adversarial t
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+
+from dfecs_app.io.readers._fastcsv import map_parts
 
 #: Range of decimal exponents of the 128-bit power table.
 Q_MIN, Q_MAX = -342, 308
@@ -354,11 +355,7 @@ def parse_plain(data: bytes, starts: np.ndarray, groups: list[list[int]],
         return parse_rows(buf, starts, cuts[p], cuts[p + 1], dptr, doff, dstride, flat, sidx,
                           sbounds, hards[p])
 
-    if n_parts == 1:
-        counts = [run(0)]
-    else:
-        with ThreadPoolExecutor(n_parts) as pool:
-            counts = list(pool.map(run, range(n_parts)))
+    counts = map_parts(run, range(n_parts))
     if min(counts) < 0:
         return None
     for hard, count in zip(hards, counts):

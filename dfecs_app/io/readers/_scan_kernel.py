@@ -7,10 +7,10 @@ small ones. Both give the same answer.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
+
+from dfecs_app.io.readers._fastcsv import map_parts
 
 #: 1 for the bytes the scan must look at (anything but printable ASCII other than '"').
 _SPECIAL = np.ones(256, dtype=np.uint8)
@@ -127,11 +127,7 @@ def plain_row_starts(data: bytes, start: int, n_fields: int, n_threads: int = 1,
         starts = np.empty((hi - lo) // (want + 1) + 2, dtype=np.int64)
         return scan_rows(buf, words, lo, hi, want, starts, _SPECIAL, seen[p:p + 1]), starts
 
-    if len(parts) == 1:
-        done = [scan(0)]
-    else:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            done = list(pool.map(scan, range(len(parts))))
+    done = map_parts(scan, range(len(parts)))
     if any(n <= 0 for n, _ in done):
         return None
     rows = np.concatenate([s[:n] for n, s in done] + [np.array([len(data)], dtype=np.int64)])
