@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 #: Exact powers of ten 10^0 .. 10^22 (every one is a double).
-_POW10 = np.array([10.0**i for i in range(23)])
+POW10 = np.array([10.0**i for i in range(23)])
 _INT_POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 #: 10^-8 .. 10^17 to within an ulp (a first guess of the decimal exponent).
 _NEAR_POW10 = np.array([10.0**i for i in range(-8, 18)])
@@ -168,7 +168,7 @@ def shortest_digits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     digits = np.empty(n, dtype=np.int64)
     expo = np.empty(n, dtype=np.int32)
     ndig = np.empty(n, dtype=np.int8)
-    _shortest_all(values, kind, digits, expo, ndig, _POW10, _INT_POW10, _NEAR_POW10)
+    _shortest_all(values, kind, digits, expo, ndig, POW10, _INT_POW10, _NEAR_POW10)
     return kind, digits, expo, ndig
 
 

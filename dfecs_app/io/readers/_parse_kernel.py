@@ -34,6 +34,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from dfecs_app.io._float_text import POW10
 from dfecs_app.io.readers._fastcsv import map_parts
 
 #: Range of decimal exponents of the 128-bit power table.
@@ -76,7 +77,6 @@ def _power_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 _T_HI, _T_LO, _T_E, _T_EXACT = _power_table()
-_P10 = np.array([10.0 ** k for k in range(23)])
 
 
 @intrinsic
@@ -271,7 +271,7 @@ def parse_rows(buf, starts, r0, r1, dptr, doff, dstride, out, sidx, sbounds,
                             out[doff[d] + r * dstride[d]] = -0.0 if neg else 0.0
                     elif not dropped and w <= _MAX53 and -22 <= q <= 22:
                         v = float(np.int64(w))
-                        v = v * _P10[q] if q >= 0 else v / _P10[-q]
+                        v = v * POW10[q] if q >= 0 else v / POW10[-q]
                         for d in range(dptr[f], dptr[f + 1]):
                             out[doff[d] + r * dstride[d]] = -v if neg else v
                     else:
