@@ -102,7 +102,10 @@ def _write_csv(path: Path, n: int) -> int:
     return len(table)
 
 
-def bench_cli(n_csv: int) -> None:
+def encode_setup(tmp: Path, n_csv: int):
+    """In ``tmp``: the :func:`_write_csv` CSV of about ``n_csv`` frames, a 16-AU model with the
+    default recipe (frontalization included) and a 720-frame CSV that ``dfecs encode`` has
+    coded once (numba's kernels loaded). Returns ``(csv, n_frames, model, model_path, small)``."""
     import pandas as pd
 
     from dfecs_app.cli import main as cli_main
@@ -111,20 +114,29 @@ def bench_cli(n_csv: int) -> None:
     from dfecs_app.core.synthetic import make_kpm_dataset
     from dfecs_app.io.frontalization_weights import load_frontalization_weights
     from dfecs_app.io.model_file import save_model
+
+    csv = tmp / "tracks.csv"
+    n = _write_csv(csv, n_csv)
+    _, _, U, _ = make_kpm_dataset(10, random_state=0)
+    sha = load_frontalization_weights("68").sha256
+    model = AUModel(components=U, kind="dfecs",
+                    meta={"recipe": Recipe(frontalization={"68": sha}).to_dict()})
+    save_model(tmp / "model.npz", model)
+    small = tmp / "small.csv"
+    pd.read_csv(csv, nrows=720).to_csv(small, index=False)
+    cli_main.main(["encode", str(tmp / "model.npz"), str(small), "--out", str(tmp / "w.csv")])
+    return csv, n, model, tmp / "model.npz", small
+
+
+def bench_cli(n_csv: int) -> None:
+    import pandas as pd
+
+    from dfecs_app.cli import main as cli_main
     from dfecs_app.process import keep_freed_memory
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        csv = tmp / "tracks.csv"
-        n = _write_csv(csv, n_csv)
-        _, _, U, _ = make_kpm_dataset(10, random_state=0)
-        sha = load_frontalization_weights("68").sha256
-        model = AUModel(components=U, kind="dfecs",
-                        meta={"recipe": Recipe(frontalization={"68": sha}).to_dict()})
-        save_model(tmp / "model.npz", model)
-        small = tmp / "small.csv"
-        pd.read_csv(csv, nrows=720).to_csv(small, index=False)
-        cli_main.main(["encode", str(tmp / "model.npz"), str(small), "--out", str(tmp / "w.csv")])
+        csv, n, _, _, small = encode_setup(tmp, n_csv)
         print(f"\n2. dfecs encode of a {n:,}-frame landmark CSV ({csv.stat().st_size / 1e6:.0f} MB, "
               f"generic CSV with subject/sequence columns)")
         # Own processes first: once this process keeps its freed memory (below), a child

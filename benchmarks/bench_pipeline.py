@@ -77,30 +77,18 @@ def run(n_csv: int, repeat: int) -> None:
     from dfecs_app.cli import main as cli_main
     from dfecs_app.core import kpm as K
     from dfecs_app.core._shape_kernels import flat_frames_numpy
-    from dfecs_app.core.aumodel import AUModel
     from dfecs_app.core.coding import code_frames
     from dfecs_app.core.recipe import Recipe
-    from dfecs_app.core.synthetic import make_kpm_dataset
     from dfecs_app.io import coding as C
     from dfecs_app.io.atomic import atomic_open
-    from dfecs_app.io.frontalization_weights import load_frontalization_weights
-    from dfecs_app.io.model_file import save_model
     from dfecs_app.io.prepare import prepare_table
     from dfecs_app.io.readers import read_landmarks
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        csv = tmp / "tracks.csv"
-        n = bench_encode._write_csv(csv, n_csv)
-        _, _, U, _ = make_kpm_dataset(10, random_state=0)
-        sha = load_frontalization_weights("68").sha256
-        model = AUModel(components=U, kind="dfecs",
-                        meta={"recipe": Recipe(frontalization={"68": sha}).to_dict()})
-        save_model(tmp / "model.npz", model)
+        csv, n, model, _, _ = bench_encode.encode_setup(tmp, n_csv)
+        U = model.components
         recipe = Recipe.from_dict(model.meta["recipe"])
-        small = tmp / "small.csv"
-        pd.read_csv(csv, nrows=720).to_csv(small, index=False)
-        cli_main.main(["encode", str(tmp / "model.npz"), str(small), "--out", str(tmp / "w.csv")])
         print(f"dfecs encode stages, {n:,}-frame landmark CSV ({csv.stat().st_size / 1e6:.0f} MB), "
               f"{U.shape[0]} AUs, {os.cpu_count()} CPUs; best of {repeat}")
 
