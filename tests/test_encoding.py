@@ -206,3 +206,39 @@ def test_fused_kernel_finds_nan_and_inf_itself(value):
     huge[7, 0] = 1e200
     with pytest.raises(ValueError, match="too large"):
         encode(huge, T)
+
+
+def _video_order(n: int = 6000, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Frames in video order: codes on a slow random walk, clipped at 0 (AUs switch on and off
+    every few dozen frames, so consecutive frames mostly share their passive set)."""
+    X, _, T, _ = make_kpm_dataset(10, random_state=seed)
+    rng = np.random.RandomState(seed)
+    walk = np.cumsum(rng.normal(scale=0.15, size=(n, T.shape[0])), axis=0)
+    codes = np.clip(walk - walk.mean(axis=0), 0.0, None)
+    return codes @ T + rng.normal(scale=0.3, size=(n, T.shape[1])), T
+
+
+def test_tableau_carried_from_frame_to_frame_is_exact_and_thread_independent(monkeypatch):
+    """On frames in video order each frame starts from the previous frame's tableau; it still
+    certifies every frame itself (a wrong carried tableau would fail the KKT test and fall
+    back to the Cholesky route), reaches scipy's optimum, and gives the same bits on 1, 2 or 3
+    threads (fresh tableaux at the thread split); a mask change in the middle of a block (a
+    different Gram matrix) restarts it."""
+    import dfecs_app.core._nnls as nnls_mod
+
+    X, T = _video_order()
+    V, yy, rss, route = _batch(X, T)
+    assert (route == nnls_mod.ROUTE_TABLEAU).all()
+    for i in range(0, len(X), 37):
+        ref, res = nnls(T.T, X[i])
+        np.testing.assert_allclose(V[i], ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+        assert abs(rss[i] - res**2) <= 1e-12 * yy[i]
+    for jobs in (1, 3):
+        monkeypatch.setattr(nnls_mod, "n_threads", lambda jobs=jobs: jobs)
+        for got, want in zip(_batch(X, T), (V, yy, rss, route)):
+            np.testing.assert_array_equal(got, want)
+    mask = np.ones((len(X), N_POINTS), dtype=bool)
+    mask[3000:3100, 48:] = False  # the mouth missing for 100 frames mid-sequence
+    Vm = encode(X, T, 0.0, mask)
+    ref = encode(X, T, 0.0, mask, solver="cd", **TIGHT)
+    np.testing.assert_allclose(Vm, ref, rtol=0, atol=1e-7 * np.abs(ref).max())

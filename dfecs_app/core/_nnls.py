@@ -11,10 +11,12 @@ disjoint blocks of samples: under a loaded machine this scaled better than numba
   current passive set ``P``, so that ``v_P = r_P`` and ``−w_Z = r_Z`` (the gradient outside
   ``P``) are read off ``r`` and moving one AU in or out of ``P`` is one principal pivot of
   ``M`` (O(q²), fixed-length loops that vectorize). The tableau starts from the unconstrained
-  solution (``M = G⁻¹``, precomputed per mask pattern) or from the empty set (``M = G``),
-  whichever is fewer pivots from the first passive set (the AUs with a positive unconstrained
-  coefficient). The answer is then certified from ``G`` directly (KKT conditions to ``1e-10`` of
-  the sample's scale). A sample the tableau cannot certify (a degenerate pivot: dependent AUs,
+  solution (``M = G⁻¹``, precomputed per mask pattern), from the empty set (``M = G``) or
+  from the previous row's final tableau, whichever is fewer pivots from the first passive set
+  (the AUs with a positive unconstrained coefficient): consecutive video frames mostly share
+  their passive set, so a frame of a track costs about three pivots instead of eleven (a
+  fresh tableau every :data:`WARM_BLOCK` rows). The answer is then certified from ``G``
+  directly (KKT conditions to ``1e-10`` of the sample's scale). A sample the tableau cannot certify (a degenerate pivot: dependent AUs,
   e.g. PCA's ``[U, −U]``; rounding on an ill-conditioned Gram matrix) is solved again by the
   Cholesky form of the same method (:func:`_bpp_one`), then by the path of
   :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver (Lawson–Hanson, then coordinate
@@ -52,6 +54,13 @@ ROUTE_TABLEAU, ROUTE_CHOLESKY, ROUTE_CD = 0, 1, 2
 _BPP_ROUNDS = 40
 #: Full-exchange rounds allowed without fewer infeasible variables before single exchanges.
 _BACKUP_ROUNDS = 3
+#: Rows from one fresh tableau: :func:`encode_fused` starts a row from the previous row's
+#: tableau (consecutive frames share their passive set) except at multiples of this, where
+#: :func:`encode_batch` also splits rows between threads, so that a code depends on the rows
+#: before it in its block (in its last bits: the same solution reached by other pivots),
+#: never on the number of threads; and the rounding of a tableau pivoted for many rows stays
+#: bounded.
+WARM_BLOCK = 256
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -167,14 +176,23 @@ def _pivot(M, r, k, row):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: no cover
+def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g,
+                 warm):  # pragma: no cover - numba
     """Block principal pivoting for ``min ½vᵀGv − bᵀv, v ≥ 0`` on a pivoting tableau.
 
     The first passive set: the AUs with a positive unconstrained coefficient ``G⁻¹b`` when
-    ``has_inv``, else those where ``v > 0`` on entry. On return ``v`` holds the solution and
-    ``g`` the gradient ``b − G v`` computed from ``G``. Returns the largest KKT violation (as
-    :func:`dfecs_app.core._cd._kkt_one`), or −1.0 when a pivot is degenerate or the rounds
-    run out (``v`` then undefined).
+    ``has_inv``, else those where ``v > 0`` on entry. The rounds start from the tableau of
+    ``P = ∅`` (``M = G``) or ``P = all`` (``M = G⁻¹``) pivoted to the first passive set, or,
+    when ``warm`` (``M`` and ``in_p`` hold the previous sample's final tableau on the same
+    ``G``) and the previous passive set is no farther from the first one than either, from
+    the previous tableau itself: only ``r`` is recomputed for this ``b``
+    (``r_P = M_PP b_P``, ``r_Z = M_ZP b_P − b_Z``, read from rows ``P`` of ``M`` as the
+    tableau of a symmetric ``G`` is bisymmetric). Consecutive video frames mostly share their
+    passive set, so a frame then costs few or no pivots. On return ``v`` holds the solution,
+    ``g`` the gradient ``b − G v`` computed from ``G``, and ``M``, ``r``, ``in_p`` the final
+    tableau. Returns the largest KKT violation (as :func:`dfecs_app.core._cd._kkt_one`), or
+    −1.0 when a pivot is degenerate or the rounds run out (``v`` and the tableau then
+    undefined).
     """
     q = b.shape[0]
     if has_inv:
@@ -190,7 +208,24 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: 
     for j in range(q):
         if v[j] > 0.0:
             n_pos += 1
-    if has_inv and n_pos > q - n_pos:  # start from the unconstrained solution: P = all
+    n_first = min(n_pos, q - n_pos) if has_inv else n_pos  # pivots from a fresh tableau
+    if warm:
+        d_prev = 0
+        for j in range(q):
+            if (v[j] > 0.0) != in_p[j]:
+                d_prev += 1
+        warm = d_prev <= n_first
+    if warm:  # the previous sample's tableau, r for this b
+        for j in range(q):
+            row[j] = 0.0
+        for k in range(q):
+            if in_p[k]:
+                bk = b[k]
+                for j in range(q):
+                    row[j] += M[k, j] * bk
+        for j in range(q):
+            r[j] = row[j] if in_p[j] else -row[j] - b[j]
+    elif has_inv and n_pos > q - n_pos:  # start from the unconstrained solution: P = all
         for i in range(q):
             for j in range(q):
                 M[i, j] = Ginv[i, j]
@@ -201,13 +236,14 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g):  # pragma: 
                 M[i, j] = G[i, j]
             r[i] = -b[i]
             in_p[i] = False
-    for j in range(q):
-        want = v[j] > 0.0
-        if want != in_p[j]:
-            if want and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
-                return -1.0
-            _pivot(M, r, j, row)
-            in_p[j] = want
+    if not warm:  # pivot the fresh tableau to the first passive set
+        for j in range(q):
+            want = v[j] > 0.0
+            if want != in_p[j]:
+                if want and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
+                    return -1.0
+                _pivot(M, r, j, row)
+                in_p[j] = want
     best_ninf = q + 1
     backup = _BACKUP_ROUNDS
     done = False
@@ -265,13 +301,18 @@ def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter,
     passive = np.empty(q, dtype=np.bool_)
     L = np.empty((q, q))
     M = np.empty((q, q))
+    warm = False  # M and passive hold the previous row's certified tableau on G[p_prev]
+    p_prev = -1
     for i in range(start, stop):
+        if i % WARM_BLOCK == 0:  # a fresh tableau: codes do not depend on the thread split
+            warm = False
         s = 0.0
         for t in range(f):
             s += X[i, t] * X[i, t]
         yy[i] = s
         if not s < np.inf:  # NaN or inf in the sample: no code (encode_batch raises)
             rss[i] = np.nan
+            warm = False
             continue
         j = 0
         while j + 4 <= q:  # four AUs per pass over the sample
@@ -310,7 +351,10 @@ def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter,
         if not has_inv[p]:
             for j in range(q):
                 v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
-        worst = _bpp_tableau(Gg, Ginv[p], has_inv[p], b, v, passive, M, r, row, g, tol_g)
+        worst = _bpp_tableau(Gg, Ginv[p], has_inv[p], b, v, passive, M, r, row, g, tol_g,
+                             warm and p == p_prev)
+        warm = 0.0 <= worst <= tol_g
+        p_prev = p
         if worst < 0.0 or worst > tol_g:
             # the Cholesky form, from the AUs positively correlated with the sample
             route[i] = ROUTE_CHOLESKY
@@ -414,7 +458,9 @@ def encode_batch(X: np.ndarray, components: np.ndarray, G: np.ndarray, gidx: np.
         if jobs == 1 or n < 4096:
             encode_fused(*args, 0, n)
         else:
-            bounds = np.linspace(0, n, jobs + 1).astype(np.int64)
+            blocks = -(-n // WARM_BLOCK)
+            bounds = np.linspace(0, blocks, jobs + 1).astype(np.int64) * WARM_BLOCK
+            bounds[-1] = n
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 futures = [pool.submit(encode_fused, *args, int(bounds[t]), int(bounds[t + 1]))
                            for t in range(jobs)]
