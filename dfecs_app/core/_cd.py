@@ -128,20 +128,24 @@ def _nn_lasso_cd_gram(G, gidx, C, lam, V, max_iter, tol, start, stop):  # pragma
 
 
 @njit(cache=True, nogil=True)
-def _kkt_one(Gg, b, v, g):  # pragma: no cover - numba
-    """Largest KKT violation of ``min ½vᵀGv − bᵀv, v ≥ 0`` at ``v`` (``g`` scratch).
+def _kkt_one(Gg, b, v, g, act):  # pragma: no cover - numba
+    """Largest KKT violation of ``min ½vᵀGv − bᵀv, v ≥ 0`` at ``v`` (``g``, ``act`` scratch).
 
     With ``g = b − G v``: ``|g_j|`` where ``v_j > 0``, ``max(g_j, 0)`` where ``v_j = 0``
-    (columns with ``G_jj = 0`` cannot move and are skipped).
+    (columns with ``G_jj = 0`` cannot move and are skipped). The nonzero ``v_i`` are listed in
+    ``act`` first (no branch), then their rows of ``G`` are subtracted in order.
     """
     k = b.shape[0]
-    for j in range(k):
-        g[j] = b[j]
+    n = 0
     for i in range(k):
+        g[i] = b[i]
+        act[n] = i
+        n += v[i] != 0.0
+    for t in range(n):
+        i = act[t]
         vi = v[i]
-        if vi != 0.0:
-            for j in range(k):
-                g[j] -= Gg[i, j] * vi
+        for j in range(k):
+            g[j] -= Gg[i, j] * vi
     worst = 0.0
     for j in range(k):
         if Gg[j, j] <= 0.0:
@@ -185,7 +189,7 @@ def _nn_lasso_as_gram(G, gidx, C, lam, V, n_sweeps, max_iter, tol, start, stop,
             for j in range(k):
                 v[j] = 0.0
             _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * k + 10, False)
-        if _kkt_one(Gg, b, v, g) > tol_g:
+        if _kkt_one(Gg, b, v, g, act) > tol_g:
             # a left-out AU was needed, or no convergence: coordinate descent from here
             _cd_one(Gg, C[i], lam, v, h, max_iter, tol)
             fallback[i] = True

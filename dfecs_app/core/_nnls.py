@@ -176,8 +176,8 @@ def _pivot(M, r, k, row):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g,
-                 warm):  # pragma: no cover - numba
+def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g, warm,
+                 act):  # pragma: no cover - numba
     """Block principal pivoting for ``min ½vᵀGv − bᵀv, v ≥ 0`` on a pivoting tableau.
 
     The first passive set: the AUs with a positive unconstrained coefficient ``G⁻¹b`` when
@@ -190,7 +190,7 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g,
     tableau of a symmetric ``G`` is bisymmetric). Consecutive video frames mostly share their
     passive set, so a frame then costs few or no pivots. On return ``v`` holds the solution,
     ``g`` the gradient ``b − G v`` computed from ``G``, and ``M``, ``r``, ``in_p`` the final
-    tableau. Returns the largest KKT violation (as :func:`dfecs_app.core._cd._kkt_one`), or
+    tableau (``row``, ``act``: scratch of length q). Returns the largest KKT violation (as :func:`dfecs_app.core._cd._kkt_one`), or
     −1.0 when a pivot is degenerate or the rounds run out (``v`` and the tableau then
     undefined).
     """
@@ -219,10 +219,9 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g,
         for j in range(q):
             row[j] = 0.0
         for k in range(q):
-            if in_p[k]:
-                bk = b[k]
-                for j in range(q):
-                    row[j] += M[k, j] * bk
+            bk = b[k] if in_p[k] else 0.0  # every row: no branch in the loop
+            for j in range(q):
+                row[j] += M[k, j] * bk
         for j in range(q):
             r[j] = row[j] if in_p[j] else -row[j] - b[j]
     elif has_inv and n_pos > q - n_pos:  # start from the unconstrained solution: P = all
@@ -276,7 +275,7 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g,
         return -1.0
     for j in range(q):
         v[j] = r[j] if in_p[j] else 0.0
-    return _kkt_one(G, b, v, g)  # certified from G itself: g = b − G v
+    return _kkt_one(G, b, v, g, act)  # certified from G itself: g = b − G v
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -352,7 +351,7 @@ def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter,
             for j in range(q):
                 v[j] = 1.0 if b[j] > 0.0 and Gg[j, j] > 0.0 else 0.0
         worst = _bpp_tableau(Gg, Ginv[p], has_inv[p], b, v, passive, M, r, row, g, tol_g,
-                             warm and p == p_prev)
+                             warm and p == p_prev, act)
         warm = 0.0 <= worst <= tol_g
         p_prev = p
         if worst < 0.0 or worst > tol_g:
@@ -372,10 +371,10 @@ def encode_fused(X, U, G, Ginv, has_inv, gidx, lam, V, yy, rss, route, max_iter,
                         v[j] = 0.0
                     _nnls_finish(Gg, b, v, act, L, tmp, s_buf, g, banned, tol_g, 3 * q + 10,
                                  False)
-            if _kkt_one(Gg, b, v, g) > tol_g:  # e.g. an ill-conditioned support
+            if _kkt_one(Gg, b, v, g, act) > tol_g:  # e.g. an ill-conditioned support
                 _cd_one(Gg, c, lam, v, h, max_iter, _FALLBACK_TOL)
                 route[i] = ROUTE_CD
-                _kkt_one(Gg, b, v, g)
+                _kkt_one(Gg, b, v, g, act)
         # residual over present entries: ‖x‖² − 2 vᵀc + vᵀGv, with G v = b − g
         e = yy[i]
         for j in range(q):
