@@ -26,7 +26,7 @@ conventions onto it (eq. 1 of the paper has the ½, ``lam = α``; eq. 3–4 and 
 
 Numba's on-disk cache does not notice changes in *other* modules; this module calls kernels of
 :mod:`dfecs_app.core._lars`, so at import it drops its own cached kernels when ``_lars.py`` is
-newer than them (:func:`_drop_stale_cache`).
+newer than them (:func:`dfecs_app.core._numba_cache.drop_stale`).
 """
 
 from __future__ import annotations
@@ -41,28 +41,9 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from dfecs_app.core._lars import _nnls_finish
+from dfecs_app.core._numba_cache import drop_stale
 
-
-def _drop_stale_cache() -> None:
-    """Delete this module's numba cache files when ``_lars.py`` changed after they were written."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    cache_dir = os.path.join(here, "__pycache__")
-    try:
-        lars_mtime = os.stat(os.path.join(here, "_lars.py")).st_mtime
-        names = os.listdir(cache_dir)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith("_cd.") and (name.endswith(".nbi") or name.endswith(".nbc")):
-            path = os.path.join(cache_dir, name)
-            try:
-                if os.stat(path).st_mtime < lars_mtime:
-                    os.unlink(path)
-            except OSError:
-                pass
-
-
-_drop_stale_cache()
+drop_stale(__file__, "_lars.py")
 
 #: Work (n · k²) below which the kernel runs in the calling thread only.
 _PARALLEL_WORK = 2_000_000

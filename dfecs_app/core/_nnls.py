@@ -46,6 +46,9 @@ from dfecs_app.core._lars import (
     _scratch,
     default_max_breakpoints,
 )
+from dfecs_app.core._numba_cache import drop_stale
+
+drop_stale(__file__, "_cd.py", "_lars.py")  # their kernels are compiled into this one's cache
 
 #: How a sample was solved (``route`` of :func:`encode_batch`): certified on the pivoting
 #: tableau; by the Cholesky form or Lawson–Hanson; or coordinate descent was needed.

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from dfecs_app.core._numba_cache import drop_stale
 from dfecs_app.io._float_text import (
     NAN,
     _format_value,
@@ -33,6 +34,8 @@ from dfecs_app.io._float_text import (
     fallback_texts,
     shortest_digits,
 )
+
+drop_stale(__file__, "_float_text.py")  # its kernels are compiled into this one's cache
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -34,8 +34,11 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from dfecs_app.core._numba_cache import drop_stale
 from dfecs_app.io._float_text import POW10
 from dfecs_app.io.readers._fastcsv import map_parts
+
+drop_stale(__file__, "../_float_text.py")  # POW10 is frozen into this one's cache
 
 #: Range of decimal exponents of the 128-bit power table.
 Q_MIN, Q_MAX = -342, 308
