@@ -14,7 +14,7 @@ disjoint blocks of samples: under a loaded machine this scaled better than numba
   solution (``M = G⁻¹``, precomputed per mask pattern), from the empty set (``M = G``) or
   from the previous row's final tableau, whichever is fewer pivots from the first passive set
   (the AUs with a positive unconstrained coefficient): consecutive video frames mostly share
-  their passive set, so a frame of a track costs about three pivots instead of eleven (a
+  their passive set, so a frame of a track costs 3.5 pivots instead of 10.8 (a
   fresh tableau every :data:`WARM_BLOCK` rows). The answer is then certified from ``G``
   directly (KKT conditions to ``1e-10`` of the sample's scale). A sample the tableau cannot certify (a degenerate pivot: dependent AUs,
   e.g. PCA's ``[U, −U]``; rounding on an ill-conditioned Gram matrix) is solved again by the
