@@ -326,3 +326,46 @@ def test_frames_the_reader_drops_are_no_face_rows(trained, shared_data, tmp_path
     assert coded["no_face"].tolist() == [int(r in (3, 4, 50)) for r in range(len(coded))]
     stamps = [float(ln.split(",")[names.index("timestamp")]) for ln in lines[1:]]
     np.testing.assert_array_equal(coded["time_s"].to_numpy(), stamps)
+
+
+def test_no_face_rows_come_from_the_reader_without_reading_the_file_again(
+        trained, shared_data, tmp_path, monkeypatch):
+    """The trackers' readers hand over every row's frame and time (the dropped rows too): equal
+    to a pandas re-read of the file, and coding does not read the file again. A time column
+    with a non-number is not the reader's to refuse: that file is read as before, re-read
+    for its rows, the odd time NaN."""
+    from dfecs_app.io import coding
+    from dfecs_app.io.readers import read_landmarks_result
+
+    lines = (shared_data / "tracks" / "single_face_dlib68.csv").read_text().splitlines()
+    names = lines[0].split(",")
+    rows = [ln.split(",") for ln in lines[1:]]
+    for r in (7, 8):
+        rows[r][names.index("detected")] = "0"
+    track = tmp_path / "track.csv"
+    track.write_text("\n".join([lines[0]] + [",".join(f) for f in rows]) + "\n")
+    result = read_landmarks_result([track])
+    frame, time_s = result.file_rows[str(track)]
+    again = coding._reread_track_rows(track)
+    np.testing.assert_array_equal(frame, again[0])
+    np.testing.assert_array_equal(time_s, again[1])
+    assert len(frame) == len(rows) and len(result.table) == len(rows) - 2
+
+    def no_reread(path):
+        raise AssertionError(f"{path} read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(coding, "_reread_track_rows", no_reread)
+        coded = dfecs_app.encode(trained["model"], [track])
+    assert coded["no_face"].tolist() == [int(r in (7, 8)) for r in range(len(rows))]
+    np.testing.assert_array_equal(coded["time_s"].to_numpy(), time_s)
+
+    rows[3][names.index("time_s")] = "n/a"
+    odd = tmp_path / "odd_time.csv"
+    odd.write_text("\n".join([lines[0]] + [",".join(f) for f in rows]) + "\n")
+    assert str(odd) not in read_landmarks_result([odd]).file_rows
+    coded_odd = dfecs_app.encode(trained["model"], [odd])
+    assert coded_odd["no_face"].tolist() == coded["no_face"].tolist()
+    want = time_s.copy()
+    want[3] = np.nan
+    np.testing.assert_array_equal(coded_odd["time_s"].to_numpy(), want)

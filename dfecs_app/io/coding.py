@@ -258,9 +258,29 @@ _FRAME_COLUMNS = {"dfecs_track": ("frame", "time_s"), "openface": ("frame", "tim
                   "pyfeat": ("frame", None)}
 
 
-def _track_rows(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+def _track_rows(path: Path, file_rows: dict[str, tuple[np.ndarray, np.ndarray]]
+                ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(frame, time_s)`` of every frame of a file whose reader drops frames without a usable
-    face (``dfecs track``, OpenFace and py-feat CSVs: :data:`_FRAME_COLUMNS`), else None."""
+    face (``dfecs track``, OpenFace and py-feat CSVs: :data:`_FRAME_COLUMNS`), else None.
+
+    From what the reader parsed (``file_rows`` of
+    :class:`~dfecs_app.io.readers.ReadResult`); the file is read again (its frame and time
+    columns, by pandas, times that are not numbers becoming NaN) only when the reader could
+    not give them.
+    """
+    rows = file_rows.get(str(path))
+    if rows is None:
+        rows = _reread_track_rows(path)
+        if rows is None:
+            return None
+    frame, time_s = rows
+    # one row per frame, in file order (py-feat and OpenFace list each face of a frame)
+    first = np.sort(np.unique(frame, return_index=True)[1])
+    return frame[first], time_s[first]
+
+
+def _reread_track_rows(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_track_rows`' frame and time columns of every row, read again by pandas."""
     from dfecs_app.io.readers import detect_format
 
     try:
@@ -274,10 +294,7 @@ def _track_rows(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
                         skipinitialspace=True)  # OpenFace 2.0 writes ", " between fields
         time_s = (pd.to_numeric(t[time_col], errors="coerce").to_numpy(np.float64)
                   if time_col is not None else np.full(len(t), np.nan))
-        frame = t[frame_col].to_numpy(np.int64)
-        # one row per frame, in file order (py-feat and OpenFace list each face of a frame)
-        first = np.sort(np.unique(frame, return_index=True)[1])
-        return frame[first], time_s[first]
+        return t[frame_col].to_numpy(np.int64), time_s
     except (InputError, ValueError, KeyError, OSError):
         return None
 
@@ -423,11 +440,12 @@ def _video_table(path: Path, options: EncodeOptions, state: TaskState,
 
 def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: TaskState,
                     notes: list[str]) -> tuple[LandmarkTable, _Rows]:
-    from dfecs_app.io.readers import read_landmarks
+    from dfecs_app.io.readers import read_landmarks_result
 
     opts = reader_options(recipe, options.format)
-    table = read_landmarks([path], format=opts["format"], progress=state,
-                           min_confidence=opts["min_confidence"])
+    result = read_landmarks_result([path], format=opts["format"], progress=state,
+                                   min_confidence=opts["min_confidence"])
+    table = result.table
     notes.extend(table.notes)
     # missing points NaN; with none missing the table's own array serves (nothing writes into
     # either), instead of a copy of 109 MB at 100,000 frames
@@ -437,7 +455,7 @@ def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: T
     # a dfecs track, OpenFace or py-feat CSV of one clip: every frame of the file gets a row
     # (those the reader dropped become no-face rows) and its time_s where the file has one
     one_seq = len(table) > 0 and _one_sequence(table.subject, table.sequence)
-    extra = _track_rows(path) if one_seq and path.is_file() else None
+    extra = _track_rows(path, result.file_rows) if one_seq and path.is_file() else None
     if extra is not None:
         frame, time_s = extra
         at = _lookup(table.frame, frame)

@@ -80,6 +80,7 @@ __all__ = [
     "landmark_files",
     "read_landmark_files",
     "read_landmarks",
+    "read_landmarks_result",
 ]
 
 #: Format names accepted by ``format=`` (besides "auto").
@@ -107,12 +108,17 @@ class ReadResult:
         Files read successfully.
     skipped : list of Path
         Files inside directories that hold no landmark data.
+    file_rows : dict of str to (ndarray of int64, ndarray of float64)
+        Per tracker CSV read (dfecs track, OpenFace, py-feat; keyed by ``str(path)``, the
+        table's ``source``): :attr:`._parsed.Parsed.file_rows`, the frame and time of every
+        data row of the file, the rows dropped for want of a face included.
     """
 
     table: LandmarkTable | None
     errors: list[InputError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    file_rows: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +328,8 @@ def read_landmark_files(
             n_landmark[folder] = n_landmark.get(folder, 0) + 1
         parsed.append((path, data))
         result.files.append(path)
+        if data.file_rows is not None:
+            result.file_rows[str(path)] = data.file_rows
     for folder in dict.fromkeys(f for it in items if not isinstance(it, InputError)
                                 for f in [it[1]] if f is not None):
         if not n_landmark.get(folder):
@@ -474,6 +482,21 @@ def read_landmarks(
     InputError
         The first bad input ('raise'), or when no file could be read at all ('collect').
     """
+    return read_landmarks_result(paths, format, progress, errors=errors,
+                                 min_confidence=min_confidence, map_files=map_files).table
+
+
+def read_landmarks_result(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    format: str = "auto",
+    progress: TaskState | None = None,
+    *,
+    errors: str = "raise",
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    map_files: Callable[[Callable, list], list] | None = None,
+) -> ReadResult:
+    """:func:`read_landmarks`, returning the whole :class:`ReadResult` (its ``table`` never
+    None, its notes listing the skipped inputs), e.g. for the trackers' ``file_rows``."""
     result = read_landmark_files(paths, format, progress, errors=errors,
                                  min_confidence=min_confidence, map_files=map_files)
     if result.table is None:
@@ -485,4 +508,4 @@ def read_landmarks(
             raise first
         raise InputError("no landmark data in the inputs")
     result.table.notes.extend(f"skipped: {err}" for err in result.errors)
-    return result.table
+    return result

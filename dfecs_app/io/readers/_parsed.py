@@ -26,6 +26,10 @@ class Parsed:
     per_frame : bool
         True when the file holds one frame of a sequence spread over many files.
     notes : list of str
+    file_rows : (ndarray of int64, ndarray of float64), each shape (n_rows,), or None
+        A tracker's CSV (dfecs track, OpenFace, py-feat): the frame and time in seconds (NaN
+        where the file has none) of every data row of the file, the rows dropped for want of
+        a face included, in file order.
     """
 
     points: np.ndarray
@@ -35,6 +39,7 @@ class Parsed:
     sequence: np.ndarray | None = None
     per_frame: bool = False
     notes: list[str] = field(default_factory=list)
+    file_rows: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def kept(values: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from dfecs_app.io.readers._parsed import (
     kept,
 )
 from dfecs_app.io.readers._text import landmark_columns, load_table
-from dfecs_app.io.readers.openface import as_int, read_columns
+from dfecs_app.io.readers.openface import as_int, file_rows, read_track_columns
 
 #: The first columns of a tracker CSV.
 TRACK_PREFIX = ("frame", "time_s", "detected")
@@ -36,7 +36,7 @@ def read_dfecs_track(path: Path, text: str, *, required: int | None = None) -> P
     layout, cols = landmark_columns(table, required)
     table.index("frame")
     table.index("detected")
-    named, xy = read_columns(table, ["frame", "detected"], cols)
+    named, xy, time_s = read_track_columns(table, ["frame", "detected"], "time_s", cols)
     frame = as_int(table, *named["frame"][::-1])
     j, values = named["detected"]
     detected = as_int(table, values, j)
@@ -49,4 +49,5 @@ def read_dfecs_track(path: Path, text: str, *, required: int | None = None) -> P
         notes.append(drop_note(path, ~keep, frame, "no face detected"))
     check_finite_interleaved(table, xy, cols, keep)
     points, mask = interleaved_to_points(kept(xy, keep), layout)
-    return Parsed(points, mask, frame=frame[keep], notes=notes)
+    return Parsed(points, mask, frame=frame[keep], notes=notes,
+                  file_rows=file_rows(frame, time_s))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dfecs_app.errors import InputError
 from dfecs_app.io.readers._parsed import (
     Parsed,
     check_finite_interleaved,
@@ -57,13 +58,39 @@ def read_columns(table: TextTable, names: list[str], cols: list[int]) -> tuple[d
     return named, xy
 
 
+def read_track_columns(table: TextTable, names: list[str], time: str | None,
+                       cols: list[int]) -> tuple[dict, np.ndarray, np.ndarray | None]:
+    """:func:`read_columns` and, in the same pass, the time column ``time`` of a tracker's CSV.
+
+    Returns ``(named, xy, time_s)``: ``time_s`` (n,) in seconds, all NaN when the format or
+    the file has no such column, None when it holds something else than numbers (the file
+    is then read as without it: the time column is not the reader's to refuse).
+    """
+    if time is None or table.index(time, required=False) is None:
+        named, xy = read_columns(table, names, cols)
+        return named, xy, np.full(table.n_rows, np.nan)
+    try:
+        named, xy = read_columns(table, [*names, time], cols)
+    except InputError:
+        named, xy = read_columns(table, names, cols)
+        return named, xy, None
+    return named, xy, named.pop(time)[1]
+
+
+def file_rows(frame: np.ndarray, time_s: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """:attr:`._parsed.Parsed.file_rows` from every row's frame and time (None: unknown)."""
+    return None if time_s is None else (frame, np.asarray(time_s, dtype=np.float64))
+
+
 def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                   required: int | None = None) -> Parsed:
     """Read an OpenFace 2.x CSV; see the module docstring."""
     table = load_table(path, text, header=True)
     layout, cols = landmark_columns(table, required)
     table.index("frame")
-    named, xy = read_columns(table, ["frame", "success", "confidence", "face_id"], cols)
+    named, xy, time_s = read_track_columns(
+        table, ["frame", "success", "confidence", "face_id"], "timestamp", cols)
     frame = as_int(table, *named["frame"][::-1])
     keep = np.ones(table.n_rows, dtype=bool)
     notes = []
@@ -83,4 +110,5 @@ def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_
         if np.unique(face[keep]).size > 1:
             subject = np.char.add(f"{Path(path).stem}_face", face.astype(str))[keep]
     points, mask = interleaved_to_points(kept(xy, keep), layout)
-    return Parsed(points, mask, frame=frame[keep], subject=subject, notes=notes)
+    return Parsed(points, mask, frame=frame[keep], subject=subject, notes=notes,
+                  file_rows=file_rows(frame, time_s))

@@ -21,7 +21,7 @@ from dfecs_app.io.readers._parsed import (
     kept,
 )
 from dfecs_app.io.readers._text import landmark_columns, load_table
-from dfecs_app.io.readers.openface import as_int, read_columns
+from dfecs_app.io.readers.openface import as_int, file_rows, read_track_columns
 
 
 def is_pyfeat(columns: list[str]) -> bool:
@@ -33,7 +33,7 @@ def read_pyfeat(path: Path, text: str, *, required: int | None = None) -> Parsed
     """Read a py-feat detector CSV; see the module docstring."""
     table = load_table(path, text, header=True)
     layout, cols = landmark_columns(table, required)
-    named, xy = read_columns(table, ["frame", "FaceScore"], cols)
+    named, xy, time_s = read_track_columns(table, ["frame", "FaceScore"], None, cols)
     frame = as_int(table, *named["frame"][::-1]) if "frame" in named else np.arange(table.n_rows)
     finite = np.isfinite(xy)
     face = finite.any(axis=1)
@@ -60,4 +60,5 @@ def read_pyfeat(path: Path, text: str, *, required: int | None = None) -> Parsed
             face = best
     points, mask = interleaved_to_points(kept(xy, face), layout)
     return Parsed(points, mask, frame=frame[face],
-                  subject=None if subject is None else subject[face], notes=notes)
+                  subject=None if subject is None else subject[face], notes=notes,
+                  file_rows=file_rows(frame, time_s) if "frame" in named else None)
