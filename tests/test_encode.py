@@ -335,7 +335,7 @@ def test_no_face_rows_come_from_the_reader_without_reading_the_file_again(
     with a non-number is not the reader's to refuse: that file is read as before, re-read
     for its rows, the odd time NaN."""
     from dfecs_app.io import coding
-    from dfecs_app.io.readers import read_landmarks_result
+    from dfecs_app.io.readers import read_landmark_files
 
     lines = (shared_data / "tracks" / "single_face_dlib68.csv").read_text().splitlines()
     names = lines[0].split(",")
@@ -344,7 +344,7 @@ def test_no_face_rows_come_from_the_reader_without_reading_the_file_again(
         rows[r][names.index("detected")] = "0"
     track = tmp_path / "track.csv"
     track.write_text("\n".join([lines[0]] + [",".join(f) for f in rows]) + "\n")
-    result = read_landmarks_result([track])
+    result = read_landmark_files([track])
     frame, time_s = result.file_rows[str(track)]
     again = coding._reread_track_rows(track)
     np.testing.assert_array_equal(frame, again[0])
@@ -363,7 +363,8 @@ def test_no_face_rows_come_from_the_reader_without_reading_the_file_again(
     rows[3][names.index("time_s")] = "n/a"
     odd = tmp_path / "odd_time.csv"
     odd.write_text("\n".join([lines[0]] + [",".join(f) for f in rows]) + "\n")
-    assert str(odd) not in read_landmarks_result([odd]).file_rows
+    odd_read = read_landmark_files([odd])
+    assert not odd_read.errors and str(odd) not in odd_read.file_rows
     coded_odd = dfecs_app.encode(trained["model"], [odd])
     assert coded_odd["no_face"].tolist() == coded["no_face"].tolist()
     want = time_s.copy()

@@ -252,16 +252,10 @@ def input_kind(path: str | os.PathLike) -> str:
     return "landmarks"
 
 
-#: Per reader format that drops frames without a usable face: its frame column and its time
-#: column in seconds (None when the format has none).
-_FRAME_COLUMNS = {"dfecs_track": ("frame", "time_s"), "openface": ("frame", "timestamp"),
-                  "pyfeat": ("frame", None)}
-
-
 def _track_rows(path: Path, file_rows: dict[str, tuple[np.ndarray, np.ndarray]]
                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(frame, time_s)`` of every frame of a file whose reader drops frames without a usable
-    face (``dfecs track``, OpenFace and py-feat CSVs: :data:`_FRAME_COLUMNS`), else None.
+    face (``dfecs track``, OpenFace and py-feat CSVs), else None.
 
     From what the reader parsed (``file_rows`` of
     :class:`~dfecs_app.io.readers.ReadResult`); the file is read again (its frame and time
@@ -282,19 +276,20 @@ def _track_rows(path: Path, file_rows: dict[str, tuple[np.ndarray, np.ndarray]]
 def _reread_track_rows(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_track_rows`' frame and time columns of every row, read again by pandas."""
     from dfecs_app.io.readers import detect_format
+    from dfecs_app.io.readers._parsed import TRACKER_TIME_COLUMNS
 
     try:
-        columns = _FRAME_COLUMNS.get(detect_format(path, head_only=True))
-        if columns is None:
+        fmt = detect_format(path, head_only=True)
+        if fmt not in TRACKER_TIME_COLUMNS:
             return None
         import pandas as pd
 
-        frame_col, time_col = columns
-        t = pd.read_csv(path, usecols=[c for c in columns if c is not None],
+        time_col = TRACKER_TIME_COLUMNS[fmt]
+        t = pd.read_csv(path, usecols=["frame"] + ([time_col] if time_col else []),
                         skipinitialspace=True)  # OpenFace 2.0 writes ", " between fields
         time_s = (pd.to_numeric(t[time_col], errors="coerce").to_numpy(np.float64)
                   if time_col is not None else np.full(len(t), np.nan))
-        return t[frame_col].to_numpy(np.int64), time_s
+        return t["frame"].to_numpy(np.int64), time_s
     except (InputError, ValueError, KeyError, OSError):
         return None
 
@@ -440,11 +435,12 @@ def _video_table(path: Path, options: EncodeOptions, state: TaskState,
 
 def _landmark_table(path: Path, recipe: Recipe, options: EncodeOptions, state: TaskState,
                     notes: list[str]) -> tuple[LandmarkTable, _Rows]:
-    from dfecs_app.io.readers import read_landmarks_result
+    from dfecs_app.io.readers import read_landmark_files, require_table
 
     opts = reader_options(recipe, options.format)
-    result = read_landmarks_result([path], format=opts["format"], progress=state,
-                                   min_confidence=opts["min_confidence"])
+    result = require_table(read_landmark_files([path], format=opts["format"], progress=state,
+                                               errors="raise",
+                                               min_confidence=opts["min_confidence"]))
     table = result.table
     notes.extend(table.notes)
     # missing points NaN; with none missing the table's own array serves (nothing writes into

@@ -80,7 +80,7 @@ __all__ = [
     "landmark_files",
     "read_landmark_files",
     "read_landmarks",
-    "read_landmarks_result",
+    "require_table",
 ]
 
 #: Format names accepted by ``format=`` (besides "auto").
@@ -482,23 +482,15 @@ def read_landmarks(
     InputError
         The first bad input ('raise'), or when no file could be read at all ('collect').
     """
-    return read_landmarks_result(paths, format, progress, errors=errors,
-                                 min_confidence=min_confidence, map_files=map_files).table
+    return require_table(read_landmark_files(paths, format, progress, errors=errors,
+                                             min_confidence=min_confidence,
+                                             map_files=map_files)).table
 
 
-def read_landmarks_result(
-    paths: str | os.PathLike | Iterable[str | os.PathLike],
-    format: str = "auto",
-    progress: TaskState | None = None,
-    *,
-    errors: str = "raise",
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-    map_files: Callable[[Callable, list], list] | None = None,
-) -> ReadResult:
-    """:func:`read_landmarks`, returning the whole :class:`ReadResult` (its ``table`` never
-    None, its notes listing the skipped inputs), e.g. for the trackers' ``file_rows``."""
-    result = read_landmark_files(paths, format, progress, errors=errors,
-                                 min_confidence=min_confidence, map_files=map_files)
+def require_table(result: ReadResult) -> ReadResult:
+    """``result`` of :func:`read_landmark_files` with a table (its notes then list the skipped
+    inputs), as :func:`read_landmarks` needs it; InputError (the first bad input) otherwise.
+    For callers that want the rest of the result too, e.g. the trackers' ``file_rows``."""
     if result.table is None:
         if result.errors:
             first = result.errors[0]

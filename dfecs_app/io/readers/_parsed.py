@@ -10,6 +10,12 @@ import numpy as np
 from dfecs_app.core.landmarks import LAYOUTS, expand_to_68
 from dfecs_app.errors import InputError
 
+#: The trackers' CSV formats (their readers drop frames without a usable face and give
+#: :attr:`Parsed.file_rows`): each one's time column in seconds, None when it has none. Every
+#: one names its frame column ``frame``.
+TRACKER_TIME_COLUMNS: dict[str, str | None] = {
+    "dfecs_track": "time_s", "openface": "timestamp", "pyfeat": None}
+
 
 @dataclass
 class Parsed:

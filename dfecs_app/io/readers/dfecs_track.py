@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dfecs_app.io.readers._parsed import (
+    TRACKER_TIME_COLUMNS,
     Parsed,
     check_finite_interleaved,
     drop_note,
@@ -36,7 +37,7 @@ def read_dfecs_track(path: Path, text: str, *, required: int | None = None) -> P
     layout, cols = landmark_columns(table, required)
     table.index("frame")
     table.index("detected")
-    named, xy, time_s = read_track_columns(table, ["frame", "detected"], "time_s", cols)
+    named, xy, time_s = read_track_columns(table, ["frame", "detected"], TRACKER_TIME_COLUMNS["dfecs_track"], cols)
     frame = as_int(table, *named["frame"][::-1])
     j, values = named["detected"]
     detected = as_int(table, values, j)

@@ -15,6 +15,7 @@ import numpy as np
 
 from dfecs_app.errors import InputError
 from dfecs_app.io.readers._parsed import (
+    TRACKER_TIME_COLUMNS,
     Parsed,
     check_finite_interleaved,
     drop_note,
@@ -90,7 +91,8 @@ def read_openface(path: Path, text: str, *, min_confidence: float = DEFAULT_MIN_
     layout, cols = landmark_columns(table, required)
     table.index("frame")
     named, xy, time_s = read_track_columns(
-        table, ["frame", "success", "confidence", "face_id"], "timestamp", cols)
+        table, ["frame", "success", "confidence", "face_id"], TRACKER_TIME_COLUMNS["openface"],
+        cols)
     frame = as_int(table, *named["frame"][::-1])
     keep = np.ones(table.n_rows, dtype=bool)
     notes = []

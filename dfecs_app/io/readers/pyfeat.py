@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dfecs_app.io.readers._parsed import (
+    TRACKER_TIME_COLUMNS,
     Parsed,
     check_finite_interleaved,
     drop_note,
@@ -33,7 +34,7 @@ def read_pyfeat(path: Path, text: str, *, required: int | None = None) -> Parsed
     """Read a py-feat detector CSV; see the module docstring."""
     table = load_table(path, text, header=True)
     layout, cols = landmark_columns(table, required)
-    named, xy, time_s = read_track_columns(table, ["frame", "FaceScore"], None, cols)
+    named, xy, time_s = read_track_columns(table, ["frame", "FaceScore"], TRACKER_TIME_COLUMNS["pyfeat"], cols)
     frame = as_int(table, *named["frame"][::-1]) if "frame" in named else np.arange(table.n_rows)
     finite = np.isfinite(xy)
     face = finite.any(axis=1)
