@@ -105,16 +105,15 @@ def bench_encoding(n: int, ref_n: int, repeat: int) -> None:
           f"frames/s; max |RSS - RSS_scipy| / |y|^2 {dev:.1e}")
 
 
-def _write_one_clip(path: Path, n: int) -> int:
-    """The frames of :func:`_write_csv` as one clip: a ``dfecs track`` CSV of one video (no
-    subject/sequence columns, frames numbered on, time_s at 25 frames/s)."""
+def _write_one_clip(csv: Path, path: Path) -> None:
+    """The frames of :func:`_write_csv`'s ``csv`` as one clip at ``path``: a ``dfecs track``
+    CSV of one video (no subject/sequence columns, frames numbered on, time_s at 25/s)."""
     import pandas as pd
 
-    table = pd.read_csv(path.with_name("tracks.csv")).drop(columns=["subject", "sequence"])
+    table = pd.read_csv(csv).drop(columns=["subject", "sequence"])
     table["frame"] = np.arange(len(table))
     table["time_s"] = table["frame"] / 25.0
     table.to_csv(path, index=False)
-    return len(table)
 
 
 def _write_csv(path: Path, n: int) -> int:
@@ -199,7 +198,7 @@ def bench_cli(n_csv: int) -> None:
         print(f"   reference pandas.read_csv of the same file: {t_pd:.2f} s, {n / t_pd:,.0f} "
               f"frames/s")
         clip = tmp / "one_clip.csv"
-        _write_one_clip(clip, n)
+        _write_one_clip(csv, clip)
         t0 = time.perf_counter()
         assert cli_main.main(["encode", str(tmp / "model.npz"), str(clip), "--out",
                               str(tmp / "clip_codes.csv")]) == 0

@@ -14,13 +14,13 @@ disjoint blocks of samples: under a loaded machine this scaled better than numba
   solution (``M = G⁻¹``, precomputed per mask pattern), from the empty set (``M = G``) or
   from the previous row's final tableau, whichever is fewer pivots from the first passive set
   (the AUs with a positive unconstrained coefficient): consecutive video frames mostly share
-  their passive set, so a frame of a track costs 3.5 pivots instead of 10.8 (a
-  fresh tableau every :data:`WARM_BLOCK` rows). The answer is then certified from ``G``
-  directly (KKT conditions to ``1e-10`` of the sample's scale). A sample the tableau cannot certify (a degenerate pivot: dependent AUs,
-  e.g. PCA's ``[U, −U]``; rounding on an ill-conditioned Gram matrix) is solved again by the
-  Cholesky form of the same method (:func:`_bpp_one`), then by the path of
-  :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver (Lawson–Hanson, then coordinate
-  descent when a needed AU was left out),
+  their passive set, so a frame of a track costs 3.5 pivots instead of 10.8 (a fresh tableau
+  every :data:`WARM_BLOCK` rows). The answer is then certified from ``G`` directly (KKT
+  conditions to ``1e-10`` of the sample's scale). A sample the tableau cannot certify (a
+  degenerate pivot: dependent AUs, e.g. PCA's ``[U, −U]``; rounding on an ill-conditioned
+  Gram matrix) is solved again by the Cholesky form of the same method (:func:`_bpp_one`),
+  then by the path of :func:`dfecs_app.core._cd.nn_lasso_gram`'s active-set solver
+  (Lawson–Hanson, then coordinate descent when a needed AU was left out),
 * the residual ``‖x_i − Uᵀv_i‖² = ‖x_i‖² − 2vᵀc + vᵀGv`` over present entries, with
   ``G v = b − g`` taken from the certified gradient ``g``.
 
@@ -193,9 +193,9 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g, warm,
     tableau of a symmetric ``G`` is bisymmetric). Consecutive video frames mostly share their
     passive set, so a frame then costs few or no pivots. On return ``v`` holds the solution,
     ``g`` the gradient ``b − G v`` computed from ``G``, and ``M``, ``r``, ``in_p`` the final
-    tableau (``row``, ``act``: scratch of length q). Returns the largest KKT violation (as :func:`dfecs_app.core._cd._kkt_one`), or
-    −1.0 when a pivot is degenerate or the rounds run out (``v`` and the tableau then
-    undefined).
+    tableau (``row``, ``act``: scratch of length q). Returns the largest KKT violation (as
+    :func:`dfecs_app.core._cd._kkt_one`), or −1.0 when a pivot is degenerate or the rounds
+    run out (``v`` and the tableau then undefined).
     """
     q = b.shape[0]
     if has_inv:
