@@ -108,7 +108,7 @@ def _nn_lasso_cd_gram(G, gidx, C, lam, V, max_iter, tol, start, stop):  # pragma
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _kkt_one(Gg, b, v, g, act):  # pragma: no cover - numba
     """Largest KKT violation of ``min ½vᵀGv − bᵀv, v ≥ 0`` at ``v`` (``g``, ``act`` scratch).
 
@@ -128,14 +128,10 @@ def _kkt_one(Gg, b, v, g, act):  # pragma: no cover - numba
         for j in range(k):
             g[j] -= Gg[i, j] * vi
     worst = 0.0
-    for j in range(k):
-        if Gg[j, j] <= 0.0:
-            continue
-        e = g[j]
-        if v[j] > 0.0:
-            e = abs(e)
-        if e > worst:
-            worst = e
+    for j in range(k):  # selects, not branches: the signs of v and g are data
+        e = abs(g[j]) if v[j] > 0.0 else g[j]
+        e = e if Gg[j, j] > 0.0 else 0.0
+        worst = e if e > worst else worst
     return worst
 
 
