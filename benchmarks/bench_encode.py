@@ -16,7 +16,8 @@ Figures, each beside a reference measured in the same run:
    track, ``tracks/single_face_dlib68.csv`` of the shared data, repeated with 0.3 px jitter
    as ``--n-csv / 72`` sequences in ``dfecs track`` layout), in-process from the parsed command
    line to the written CSV — target ≥ 50,000 frames/s — and as the real command in its own
-   process (``dfecs encode ...``, interpreter start-up and imports included); and the same
+   process (``dfecs encode ...``, interpreter start-up and imports included; best of three
+   runs, all three printed); and the same
    frames as one clip (a single-video ``dfecs track`` CSV, whose no-face rows are restored
    from the reader's rows), in-process. Reference: ``pandas.read_csv`` of the same file
    (reading it at all), and the stage times.
@@ -175,11 +176,17 @@ def bench_cli(n_csv: int) -> None:
               f"generic CSV with subject/sequence columns)")
         # Own processes first: once this process keeps its freed memory (below), a child
         # gets fresh memory, which on this VM is much slower to touch (host page faults).
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "dfecs_app.cli.main", "encode",
-                        str(tmp / "model.npz"), str(csv), "--out", str(tmp / "codes2.csv")],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        t_proc = time.perf_counter() - t0
+        # The first run on this VM is often slower than the next ones (the host backing fresh
+        # guest memory): all runs are reported.
+        t_procs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "dfecs_app.cli.main", "encode",
+                            str(tmp / "model.npz"), str(csv), "--out", str(tmp / "codes2.csv")],
+                           check=True, capture_output=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            t_procs.append(time.perf_counter() - t0)
+        t_proc = min(t_procs)
         _bench_fixed_cost(tmp / "model.npz", small)
         keep_freed_memory()  # as the dfecs command does (dfecs_app/process.py, command_process)
         t0 = time.perf_counter()
@@ -189,8 +196,9 @@ def bench_cli(n_csv: int) -> None:
         assert code == 0
         print(f"   end to end (read, prepare with the recipe, encode, write CSV): {t_cli:.2f} s, "
               f"{n / t_cli:,.0f} frames/s  [target >= 50,000/s]")
-        print(f"   the command in its own process (start-up and imports included): {t_proc:.2f} s, "
-              f"{n / t_proc:,.0f} frames/s; output identical: "
+        print(f"   the command in its own process (start-up and imports included), best of "
+              f"{len(t_procs)}: {t_proc:.2f} s, {n / t_proc:,.0f} frames/s  [target >= 50,000/s] "
+              f"(runs: {', '.join(f'{t:.2f}' for t in t_procs)} s); output identical: "
               f"{(tmp / 'codes.csv').read_bytes() == (tmp / 'codes2.csv').read_bytes()}")
         t0 = time.perf_counter()
         pd.read_csv(csv)
