@@ -178,6 +178,14 @@ def _pivot(M, r, k, row):  # pragma: no cover - numba
     r[k] = -rk
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _infeasible(in_p, r, g_diag, tol_g):  # pragma: no cover - numba
+    """Whether a tableau entry breaks complementarity, without a branch: ``v_j = r ≤ 0`` in
+    the passive set, a gradient ``−r > tol_g`` outside it (an AU with ``G_jj = 0`` cannot
+    move)."""
+    return (in_p & (r <= 0.0)) | ((not in_p) & (g_diag > 0.0) & (-r > tol_g))
+
+
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g, warm,
                  act):  # pragma: no cover - numba
@@ -252,20 +260,16 @@ def _bpp_tableau(G, Ginv, has_inv, b, v, in_p, M, r, row, g, tol_g, warm,
     for rnd in range(_BPP_ROUNDS + 1):
         for t in range(n):  # exchange the listed AUs, in index order
             j = act[t]
-            ip = in_p[j]
-            if rnd > 0 and not ((ip & (r[j] <= 0.0)) | ((not ip) & (-r[j] > tol_g))):
+            if rnd > 0 and not _infeasible(in_p[j], r[j], G[j, j], tol_g):
                 continue  # feasible again after the pivots before it: one pivot fewer
-            if not ip and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
+            if not in_p[j] and not M[j, j] > _TABLEAU_PIVOT_TOL * G[j, j]:
                 return -1.0
             _pivot(M, r, j, row)
             in_p[j] = not in_p[j]
-        # the infeasible AUs: v_j = r_j ≤ 0 in P, a gradient −r_j > tol_g outside it
         n = 0
-        for j in range(q):
-            ip = in_p[j]
-            rj = r[j]
+        for j in range(q):  # list the infeasible AUs
             act[n] = j
-            n += (ip & (rj <= 0.0)) | ((not ip) & (G[j, j] > 0.0) & (-rj > tol_g))
+            n += _infeasible(in_p[j], r[j], G[j, j], tol_g)
         if n == 0:
             break
         if rnd == _BPP_ROUNDS:
