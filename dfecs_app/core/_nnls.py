@@ -80,6 +80,14 @@ def _exchange_rule(ninf, best_ninf, backup):  # pragma: no cover - numba
     return False, best_ninf, backup
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _infeasible(in_p, r, g_diag, tol_g):  # pragma: no cover - numba
+    """Whether an AU breaks complementarity, without a branch, from the tableau's ``r``:
+    ``v_j = r ≤ 0`` in the passive set, a gradient ``g_j = −r > tol_g`` outside it (an AU
+    with ``G_jj = g_diag = 0`` cannot move). Both block principal pivoting forms use it."""
+    return (in_p & (r <= 0.0)) | ((not in_p) & (g_diag > 0.0) & (-r > tol_g))
+
+
 @njit(cache=True, nogil=True)
 def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cover - numba
     """Block principal pivoting (Kim & Park 2011) for ``min ½vᵀGv − bᵀv, v ≥ 0``.
@@ -122,28 +130,18 @@ def _bpp_one(G, b, v, passive, act, L, tmp, s_buf, g, tol_g):  # pragma: no cove
             vi = v[i]
             for j in range(q):
                 g[j] -= G[i, j] * vi
-        ninf = 0
-        last = -1
-        for j in range(q):
-            if passive[j]:
-                if v[j] <= 0.0:
-                    ninf += 1
-                    last = j
-            elif G[j, j] > 0.0 and g[j] > tol_g:
-                ninf += 1
-                last = j
-        if ninf == 0:
+        n = 0
+        for j in range(q):  # list the infeasible AUs (act is free until the next round)
+            act[n] = j
+            n += _infeasible(passive[j], v[j] if passive[j] else -g[j], G[j, j], tol_g)
+        if n == 0:
             return True
-        full, best_ninf, backup = _exchange_rule(ninf, best_ninf, backup)
-        if full:
-            for j in range(q):
-                if passive[j]:
-                    if v[j] <= 0.0:
-                        passive[j] = False
-                elif G[j, j] > 0.0 and g[j] > tol_g:
-                    passive[j] = True
-        else:
-            passive[last] = not passive[last]
+        full, best_ninf, backup = _exchange_rule(n, best_ninf, backup)
+        if not full:  # one at a time: the largest index
+            act[0] = act[n - 1]
+            n = 1
+        for t in range(n):
+            passive[act[t]] = not passive[act[t]]
     for j in range(q):
         if v[j] < 0.0:
             v[j] = 0.0
@@ -176,14 +174,6 @@ def _pivot(M, r, k, row):  # pragma: no cover - numba
         M[k, j] = -row[j]
     M[k, k] = inv
     r[k] = -rk
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _infeasible(in_p, r, g_diag, tol_g):  # pragma: no cover - numba
-    """Whether a tableau entry breaks complementarity, without a branch: ``v_j = r ≤ 0`` in
-    the passive set, a gradient ``−r > tol_g`` outside it (an AU with ``G_jj = 0`` cannot
-    move)."""
-    return (in_p & (r <= 0.0)) | ((not in_p) & (g_diag > 0.0) & (-r > tol_g))
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
